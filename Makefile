@@ -1,0 +1,32 @@
+# `make train` and `make test` work on a fresh clone: they create .venv and install jaxnets first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: train test lint format bench experiments clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## The book's run: [784, 30, 10], eta 3.0, mini-batch 10, 30 epochs, on the bundled MNIST.
+train: $(STAMP)
+	$(PY) -m jaxnets train --sizes 784 30 10 --epochs 30 --batch-size 10 --eta 3.0 --seed 0 \
+	  --out runs/book --force
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

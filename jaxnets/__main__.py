@@ -1,0 +1,5 @@
+import sys
+
+from jaxnets.main import main
+
+sys.exit(main())

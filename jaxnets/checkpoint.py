@@ -1,0 +1,147 @@
+"""Saving and loading networks: npz files, no pickle, atomic writes, checksummed.
+
+A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over the
+destination: a crash at any moment leaves either the old file or the new one, never half of one.
+Each file carries the sha256 of its arrays, checked on load.
+"""
+
+import hashlib
+import io
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+
+import jax.numpy as jnp
+import numpy as np
+
+from jaxnets.network import Layer, Params, check_params
+
+_CHECKSUM_KEY = "__sha256__"
+
+
+class CheckpointError(ValueError):
+  """A checkpoint that is missing, truncated, corrupt, or not what the caller expects."""
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+  digest = hashlib.sha256()
+  for key in sorted(arrays):
+    a = np.ascontiguousarray(arrays[key])
+    digest.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+    digest.update(a.tobytes())
+  return digest.hexdigest()
+
+
+def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+  """Atomically writes named arrays to an npz file with their sha256.
+
+  Args:
+    path: the destination; its folder must exist.
+    arrays: names → arrays (numeric or fixed-width strings, never objects).
+  """
+  arrays = {k: np.asarray(v) for k, v in arrays.items()}
+  for k, a in arrays.items():
+    if a.dtype.hasobject:
+      raise TypeError(f"array {k!r} has dtype object; only plain arrays are saved (no pickle)")
+  arrays[_CHECKSUM_KEY] = np.array(_digest(arrays))
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  write_atomic(path, buffer.getvalue())
+
+
+def write_atomic(path: str | os.PathLike, data: bytes) -> None:
+  """Writes `data` to `path` through a temporary file, fsync and rename: all or nothing."""
+  path = os.fspath(path)
+  folder = os.path.dirname(os.path.abspath(path))
+  fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+      f.flush()
+      os.fsync(f.fileno())
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.unlink(tmp)
+    raise
+  dir_fd = os.open(folder, os.O_RDONLY)
+  try:
+    os.fsync(dir_fd)
+  finally:
+    os.close(dir_fd)
+
+
+def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
+  """Reads an npz written by `save_arrays` and verifies its checksum.
+
+  Raises:
+    CheckpointError: the file is missing, truncated or corrupt, or its checksum doesn't match.
+  """
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise CheckpointError(f"checkpoint {path!r} does not exist or is not a file")
+  try:
+    with np.load(path, allow_pickle=False) as npz:
+      arrays = {k: npz[k] for k in npz.files}
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise CheckpointError(f"checkpoint {path!r} is truncated or corrupt: {e}") from e
+  stored = arrays.pop(_CHECKSUM_KEY, None)
+  if stored is None:
+    raise CheckpointError(
+      f"checkpoint {path!r} has no checksum; expected a file written by jaxnets.save_params"
+    )
+  actual = _digest(arrays)
+  if str(stored) != actual:
+    raise CheckpointError(
+      f"checkpoint {path!r} is corrupt: its arrays hash to {actual}, expected {stored}"
+    )
+  return arrays
+
+
+def params_to_arrays(params: Params, prefix: str = "") -> dict[str, np.ndarray]:
+  """A network as named numpy arrays: {prefix}w_0, {prefix}b_0, {prefix}w_1, ..."""
+  check_params(params)
+  arrays = {}
+  for l, (w, b) in enumerate(params):
+    arrays[f"{prefix}w_{l}"] = np.asarray(w)
+    arrays[f"{prefix}b_{l}"] = np.asarray(b)
+  return arrays
+
+
+def arrays_to_params(
+  arrays: Mapping[str, np.ndarray], prefix: str = "", source: str = ""
+) -> Params:
+  """The inverse of `params_to_arrays`; raises CheckpointError if layers are missing or mismatch."""
+  n_layers = sum(1 for k in arrays if k.startswith(f"{prefix}w_"))
+  if n_layers == 0:
+    raise CheckpointError(f"checkpoint {source!r} holds no network (no array {prefix}w_0)")
+  params = []
+  for l in range(n_layers):
+    try:
+      w, b = arrays[f"{prefix}w_{l}"], arrays[f"{prefix}b_{l}"]
+    except KeyError as e:
+      raise CheckpointError(f"checkpoint {source!r} lacks array {e.args[0]!r}") from e
+    params.append(Layer(jnp.asarray(w), jnp.asarray(b)))
+  try:
+    check_params(params)
+  except AssertionError as e:
+    raise CheckpointError(f"checkpoint {source!r} holds an inconsistent network: {e}") from e
+  return params
+
+
+def save_params(path: str | os.PathLike, params: Params) -> None:
+  """Saves a network to `path` (npz, atomic, checksummed). Loading gives back the same bits."""
+  save_arrays(path, params_to_arrays(params))
+
+
+def load_params(path: str | os.PathLike) -> Params:
+  """Loads a network saved by `save_params`.
+
+  Returns:
+    A list of `Layer(w, b)`, bit-identical to what was saved.
+
+  Raises:
+    CheckpointError: the file is missing, truncated, corrupt, or holds no consistent network.
+  """
+  return arrays_to_params(load_arrays(path), source=os.fspath(path))

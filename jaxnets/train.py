@@ -1,0 +1,272 @@
+"""Training: epochs of mini-batch SGD, each epoch one compiled program.
+
+The book's `SGD` loop, for each epoch: shuffle the training data, cut it into mini-batches of
+size m, take one gradient step per mini-batch, then evaluate. Here a whole epoch (the permutation,
+every step, the training cost) is a single `jax.jit` call: a `lax.scan` over the mini-batches, so
+Python runs once per epoch, not once per step, and nothing waits on the device inside an epoch.
+The same code runs on CPU, GPU or TPU, and data-parallel over a `Mesh` of devices.
+
+Each step differentiates the mini-batch cost 1/(2m) Σ ‖y − a‖² (the forward pass vmapped over
+the examples) and hands the gradient to an optax optimizer; the default `optax.sgd(eta)` is
+exactly `sgd_step`'s w ← w − η ∇C.
+"""
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxnets.cost import quadratic_cost
+from jaxnets.data import Dataset
+from jaxnets.evaluation import evaluate
+from jaxnets.network import Params, check_params, layer_sizes
+
+
+class TrainingDiverged(FloatingPointError):
+  """The training cost or the parameters became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class History:
+  """Per-epoch metrics of a run, one entry per epoch (JSON-ready lists of floats)."""
+
+  train_cost: list[float] = dataclasses.field(default_factory=list)
+  validation_cost: list[float] = dataclasses.field(default_factory=list)
+  validation_accuracy: list[float] = dataclasses.field(default_factory=list)
+  test_cost: list[float] = dataclasses.field(default_factory=list)
+  test_accuracy: list[float] = dataclasses.field(default_factory=list)
+  epoch_seconds: list[float] = dataclasses.field(default_factory=list)
+
+  def append(self, metrics: dict[str, float]) -> None:
+    """Appends one epoch's metrics; those an epoch lacks (no test set, say) are NaN."""
+    for field in dataclasses.fields(self):
+      getattr(self, field.name).append(metrics.get(field.name, float("nan")))
+
+  def as_dict(self) -> dict[str, list[float]]:
+    return dataclasses.asdict(self)
+
+
+def targets(y: jax.Array, n_out: int) -> jax.Array:
+  """Desired outputs: one-hot vectors (n, n_out) for integer labels, float targets unchanged."""
+  if jnp.issubdtype(y.dtype, jnp.integer):
+    return jax.nn.one_hot(y, n_out, dtype=jnp.float32)
+  return y
+
+
+@jax.jit
+def _eval_metrics(params, x_NxI, y_N):
+  """(cost, correct) on a dataset; correct counts argmax hits (−1 for regression targets)."""
+  cost = quadratic_cost(params, x_NxI, targets(y_N, params[-1].w.shape[0]))
+  if jnp.issubdtype(y_N.dtype, jnp.integer):
+    return cost, evaluate(params, x_NxI, y_N)
+  return cost, jnp.int32(-1)
+
+
+def minibatch_indices(key: jax.Array, n: int, batch_size: int) -> tuple[jax.Array, jax.Array]:
+  """The epoch's shuffle: a random permutation of range(n) cut into mini-batches.
+
+  Returns:
+    (full_SxB, rest_R): S = n // batch_size full mini-batches of indices, and the R = n % batch_size
+    indices of a last, smaller mini-batch (as the book's slicing gives), possibly empty.
+  """
+  perm_N = jax.random.permutation(key, n)
+  steps = n // batch_size
+  return perm_N[: steps * batch_size].reshape(steps, batch_size), perm_N[steps * batch_size :]
+
+
+def epoch_key(key: jax.Array, epoch: int) -> jax.Array:
+  """The shuffle key of epoch `epoch`: a function of (key, epoch) alone, so resuming is exact."""
+  return jax.random.fold_in(key, epoch)
+
+
+def _step(params, opt_state, x_BxI, y_BxO, optimizer):
+  cost, grads = jax.value_and_grad(quadratic_cost)(params, x_BxI, y_BxO)
+  updates, opt_state = optimizer.update(grads, opt_state, params)
+  return optax.apply_updates(params, updates), opt_state, cost
+
+
+@jax.jit(static_argnames=("batch_size", "optimizer", "mesh"))
+def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, mesh=None):
+  """One epoch of mini-batch training, compiled whole.
+
+  Args:
+    params: the network.
+    opt_state: `optimizer`'s state.
+    x_NxI: the training inputs.
+    y_N: their labels (N,) int, or targets (N, n_out) float.
+    key: the epoch's shuffle key.
+    batch_size: the mini-batch size m (static).
+    optimizer: an optax `GradientTransformation` (static).
+    mesh: optional `Mesh` with a "batch" axis: each mini-batch is sharded over it.
+
+  Returns:
+    (params, opt_state, metrics): metrics["train_cost"] is the mean mini-batch cost over the
+    epoch, and metrics["finite"] says whether that cost and all params are finite.
+  """
+  n_out = params[-1].w.shape[0]
+  full_SxB, rest_R = minibatch_indices(key, x_NxI.shape[0], batch_size)
+
+  def batch(idx_B):
+    x_BxI, y_BxO = x_NxI[idx_B], targets(y_N[idx_B], n_out)
+    if mesh is not None:
+      shard = NamedSharding(mesh, PartitionSpec("batch"))
+      x_BxI = jax.lax.with_sharding_constraint(x_BxI, shard)
+      y_BxO = jax.lax.with_sharding_constraint(y_BxO, shard)
+    return x_BxI, y_BxO
+
+  def scan_step(carry, idx_B):
+    params, opt_state = carry
+    params, opt_state, cost = _step(params, opt_state, *batch(idx_B), optimizer)
+    return (params, opt_state), cost
+
+  (params, opt_state), cost_S = jax.lax.scan(scan_step, (params, opt_state), full_SxB)
+  total_cost = jnp.sum(cost_S)
+  if rest_R.shape[0]:
+    params, opt_state, cost = _step(params, opt_state, *batch(rest_R), optimizer)
+    total_cost += cost
+  mean_cost = total_cost / (full_SxB.shape[0] + (1 if rest_R.shape[0] else 0))
+  finite = jnp.isfinite(mean_cost)
+  for leaf in jax.tree.leaves(params):
+    finite &= jnp.all(jnp.isfinite(leaf))
+  return params, opt_state, {"train_cost": mean_cost, "finite": finite}
+
+
+def data_mesh(devices: list | None = None) -> Mesh:
+  """A one-axis `Mesh` named "batch" over `devices` (default: every visible device)."""
+  return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
+
+
+def check_dataset(params: Params, data: Dataset, name: str) -> None:
+  """Raises ValueError naming `name` if `data` doesn't fit the network (sizes, dtypes, values)."""
+  sizes = layer_sizes(params)
+  x, y = data
+  if np.ndim(x) != 2 or np.shape(x)[1] != sizes[0]:
+    raise ValueError(
+      f"{name} inputs have shape {np.shape(x)}; the network {list(sizes)} expects (n, {sizes[0]})"
+    )
+  if np.shape(y)[:1] != np.shape(x)[:1]:
+    raise ValueError(f"{name} has {np.shape(x)[0]} inputs but {np.shape(y)[0]} labels/targets")
+  if np.issubdtype(np.asarray(y).dtype, np.integer):
+    if np.ndim(y) != 1:
+      raise ValueError(f"{name} labels have shape {np.shape(y)}; expected (n,)")
+    lo, hi = int(np.min(y)), int(np.max(y))
+    if lo < 0 or hi >= sizes[-1]:
+      raise ValueError(
+        f"{name} labels span {lo}..{hi}; the network's {sizes[-1]} outputs "
+        f"expect labels in 0..{sizes[-1] - 1}"
+      )
+  elif np.shape(y)[1:] != (sizes[-1],):
+    raise ValueError(
+      f"{name} targets have shape {np.shape(y)}; the network {list(sizes)} "
+      f"expects integer labels (n,) or float targets (n, {sizes[-1]})"
+    )
+  if not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+    raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers")
+
+
+def fit(
+  params: Params,
+  train: Dataset,
+  *,
+  epochs: int,
+  batch_size: int,
+  key: jax.Array,
+  eta: float = 3.0,
+  optimizer: optax.GradientTransformation | None = None,
+  opt_state: Any = None,
+  validation: Dataset | None = None,
+  test: Dataset | None = None,
+  start_epoch: int = 0,
+  mesh: Mesh | None = None,
+  on_epoch: Callable[[int, Params, Any, dict[str, float]], None] | None = None,
+) -> tuple[Params, History]:
+  """Trains a network by mini-batch SGD, evaluating after every epoch.
+
+  Args:
+    params: the starting network (random, or a saved one to fine-tune).
+    train: the training set, `Dataset(x, y)`.
+    epochs: how many epochs to run (counting from `start_epoch`).
+    batch_size: the mini-batch size m.
+    key: PRNG key for the shuffles; epoch e uses `epoch_key(key, e)`.
+    eta: the learning rate η of the default optimizer `optax.sgd(eta)`.
+    optimizer: any optax optimizer; default `optax.sgd(eta)`.
+    opt_state: the optimizer's state to continue from (resuming); default a fresh one.
+    validation: evaluated after each epoch, if given.
+    test: evaluated after each epoch, if given.
+    start_epoch: the index of the first epoch (resuming a run).
+    mesh: a `Mesh` with a "batch" axis to train data-parallel (see `data_mesh`).
+    on_epoch: called after each epoch with (epoch, params, opt_state, metrics of that epoch).
+
+  Returns:
+    (params, history): the trained network and its per-epoch metrics.
+
+  Raises:
+    ValueError: bad sizes or data; TrainingDiverged: NaN or Inf, naming the epoch.
+  """
+  check_params(params)
+  if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+    raise ValueError(f"epochs={epochs!r}; expected an integer ≥ 0")
+  n = np.shape(train.x)[0]
+  if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+    raise ValueError(
+      f"batch_size={batch_size!r}; expected an integer from 1 to the {n} training examples"
+    )
+  if optimizer is None:
+    if not np.isfinite(eta) or eta <= 0:
+      raise ValueError(f"eta={eta!r}; expected a finite learning rate > 0")
+    optimizer = optax.sgd(eta)
+  for name, data in (("train", train), ("validation", validation), ("test", test)):
+    if data is not None:
+      check_dataset(params, data, name)
+  if mesh is not None and batch_size % mesh.size:
+    raise ValueError(
+      f"batch_size={batch_size} can't be split evenly over {mesh.size} devices; "
+      f"expected a multiple of {mesh.size}"
+    )
+
+  replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
+  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else jnp.asarray
+  params = jax.tree.map(put, params)
+  if opt_state is None:
+    opt_state = optimizer.init(params)
+  opt_state = jax.tree.map(put, opt_state)
+  x_NxI, y_N = put(train.x), put(train.y)
+  evals = {k: (put(d.x), put(d.y)) for k, d in (("validation", validation), ("test", test)) if d}
+
+  history = History()
+  for epoch in range(start_epoch, start_epoch + epochs):
+    start = time.perf_counter()
+    params, opt_state, metrics = train_epoch(
+      params,
+      opt_state,
+      x_NxI,
+      y_N,
+      epoch_key(key, epoch),
+      batch_size=batch_size,
+      optimizer=optimizer,
+      mesh=mesh,
+    )
+    evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
+    if not bool(metrics["finite"]):
+      raise TrainingDiverged(
+        f"epoch {epoch}: the training cost is {float(metrics['train_cost'])} or the params "
+        "hold NaN/Inf; the parameters from the end of the previous epoch are the last good ones "
+        "(try a smaller eta)"
+      )
+    summary = {"train_cost": float(metrics["train_cost"])}
+    for k, (cost, correct) in evaluated.items():
+      summary[f"{k}_cost"] = float(cost)
+      if int(correct) >= 0:
+        summary[f"{k}_correct"] = int(correct)
+        summary[f"{k}_accuracy"] = int(correct) / evals[k][0].shape[0]
+    summary["epoch_seconds"] = time.perf_counter() - start
+    history.append(summary)
+    if on_epoch is not None:
+      on_epoch(epoch, params, opt_state, summary)
+  return params, history

@@ -1,0 +1,62 @@
+import os
+
+import chex
+import jax
+import numpy as np
+import pytest
+
+import jaxnets as jn
+from jaxnets import checkpoint
+
+
+def test_save_load_round_trip_is_exact(tmp_path):
+  params = jn.init_params(jax.random.key(0), [784, 30, 10])
+  path = tmp_path / "params.npz"
+  jn.save_params(path, params)
+  loaded = jn.load_params(path)
+  chex.assert_trees_all_equal(loaded, params)
+  assert isinstance(loaded[0], jn.Layer)
+  assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+  with np.load(path, allow_pickle=False) as npz:  # plain arrays, readable without pickle
+    assert sorted(npz.files) == ["__sha256__", "b_0", "b_1", "w_0", "w_1"]
+
+
+def test_missing_truncated_corrupt(tmp_path):
+  with pytest.raises(jn.CheckpointError, match="does not exist"):
+    jn.load_params(tmp_path / "none.npz")
+  path = tmp_path / "p.npz"
+  jn.save_params(path, jn.init_params(jax.random.key(0), [3, 2]))
+  raw = path.read_bytes()
+  (tmp_path / "t.npz").write_bytes(raw[: len(raw) // 2])
+  with pytest.raises(jn.CheckpointError, match="truncated or corrupt"):
+    jn.load_params(tmp_path / "t.npz")
+  arrays = dict(np.load(path, allow_pickle=False))
+  arrays["w_0"] = arrays["w_0"] + 1
+  np.savez(tmp_path / "c.npz", **arrays)
+  with pytest.raises(jn.CheckpointError, match="is corrupt: its arrays hash to"):
+    jn.load_params(tmp_path / "c.npz")
+
+
+def test_inconsistent_network_and_object_arrays(tmp_path):
+  checkpoint.save_arrays(
+    tmp_path / "x.npz", {"w_0": np.ones((2, 3), np.float32), "b_0": np.ones(3, np.float32)}
+  )
+  with pytest.raises(jn.CheckpointError, match=r"inconsistent network: .*params\[0\].b"):
+    jn.load_params(tmp_path / "x.npz")
+  with pytest.raises(TypeError, match="dtype object"):
+    checkpoint.save_arrays(tmp_path / "o.npz", {"a": np.array([{}], dtype=object)})
+
+
+def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+  path = tmp_path / "p.npz"
+  old = jn.init_params(jax.random.key(0), [3, 2])
+  jn.save_params(path, old)
+
+  def crash(*args):
+    raise OSError("disk full")
+
+  monkeypatch.setattr(os, "replace", crash)
+  with pytest.raises(OSError, match="disk full"):
+    jn.save_params(path, jn.init_params(jax.random.key(1), [3, 2]))
+  chex.assert_trees_all_equal(jn.load_params(path), old)
+  assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []

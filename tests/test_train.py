@@ -1,0 +1,127 @@
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxnets as jn
+from jaxnets.train import epoch_key, minibatch_indices, targets
+
+
+def small(mnist, n):
+  return jn.Dataset(mnist.train.x[:n], mnist.train.y[:n])
+
+
+def sgd_by_hand(params, data, key, epochs, batch_size, eta):
+  x, y = jnp.asarray(data.x), targets(jnp.asarray(data.y), 10)
+  for epoch in range(epochs):
+    full, rest = minibatch_indices(epoch_key(key, epoch), len(x), batch_size)
+    for idx in [*full, *([rest] if len(rest) else [])]:
+      params = jn.sgd_step(params, x[idx], y[idx], eta)
+  return params
+
+
+def test_fit_with_optax_sgd_equals_sgd_step_exactly(mnist):
+  data = small(mnist, 205)  # 20 full mini-batches of 10 and a last one of 5, as the book slices
+  params = jn.init_params(jax.random.key(0), [784, 30, 10])
+  key = jax.random.key(7)
+  fitted, history = jn.fit(params, data, epochs=2, batch_size=10, key=key, optimizer=optax.sgd(3.0))
+  chex.assert_trees_all_equal(fitted, sgd_by_hand(params, data, key, 2, 10, 3.0))
+  default, _ = jn.fit(params, data, epochs=2, batch_size=10, key=key, eta=3.0)
+  chex.assert_trees_all_equal(default, fitted)
+  assert len(history.train_cost) == 2 and history.train_cost[1] < history.train_cost[0]
+
+
+def test_minibatch_indices_are_a_permutation():
+  full, rest = minibatch_indices(jax.random.key(0), 23, 5)
+  assert full.shape == (4, 5) and rest.shape == (3,)
+  assert sorted(np.concatenate([np.ravel(full), rest]).tolist()) == list(range(23))
+
+
+def test_one_epoch_of_the_books_network_reaches_90_percent(mnist):
+  params = jn.init_params(jax.random.key(0), [784, 30, 10])
+  params, history = jn.fit(
+    params,
+    mnist.train,
+    epochs=1,
+    batch_size=10,
+    key=jax.random.key(1),
+    eta=3.0,
+    validation=mnist.validation,
+    test=mnist.test,
+  )
+  assert history.test_accuracy[0] > 0.88  # the book: 91.29% after one epoch (one seed)
+  assert history.validation_accuracy[0] > 0.88
+  assert int(jn.evaluate(params, mnist.test.x, mnist.test.y)) == round(
+    history.test_accuracy[0] * 10_000
+  )
+
+
+def test_regression_targets_train_a_curve():
+  x = np.linspace(0, 1, 64, dtype=np.float32)[:, None]
+  y = (0.5 + 0.3 * np.sin(2 * np.pi * x)).astype(np.float32)
+  params = jn.init_params(jax.random.key(0), [1, 20, 1], init="scaled")
+  data = jn.Dataset(x, y)
+  params, history = jn.fit(
+    params, data, epochs=2000, batch_size=4, key=jax.random.key(1), eta=3.0, validation=data
+  )
+  best_constant_cost = 0.5 * np.var(y)  # predicting the mean of y everywhere
+  assert history.validation_cost[-1] < 0.02 * best_constant_cost
+  assert np.isnan(history.validation_accuracy[-1])  # no accuracy for regression targets
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast")
+def test_divergence_stops_with_the_epoch_named():
+  x = np.ones((20, 2), np.float32)
+  params = jn.init_params(jax.random.key(0), [2, 2])
+  with pytest.raises(jn.TrainingDiverged, match="epoch 0"):
+    jn.fit(
+      params,
+      jn.Dataset(x, np.zeros(20, np.int32)),
+      epochs=1,
+      batch_size=5,
+      key=jax.random.key(0),
+      eta=1e39,
+    )  # inf in float32
+
+
+@pytest.mark.parametrize(
+  ("kwargs", "message"),
+  [
+    ({"batch_size": 0}, "batch_size=0; expected an integer from 1 to the 100"),
+    ({"batch_size": 101}, "batch_size=101"),
+    ({"eta": float("nan")}, "eta=nan; expected a finite learning rate > 0"),
+    ({"eta": 0.0}, "eta=0.0"),
+    ({"epochs": -1}, "epochs=-1"),
+  ],
+)
+def test_fit_bad_arguments(mnist, kwargs, message):
+  params = jn.init_params(jax.random.key(0), [784, 10])
+  args = {"epochs": 1, "batch_size": 10, "key": jax.random.key(0), **kwargs}
+  with pytest.raises(ValueError, match=message):
+    jn.fit(params, small(mnist, 100), **args)
+
+
+def test_fit_bad_data(mnist):
+  params = jn.init_params(jax.random.key(0), [785, 10])
+  with pytest.raises(
+    ValueError,
+    match=r"train inputs have shape \(100, 784\); the network "
+    r"\[785, 10\] expects \(n, 785\)",
+  ):
+    jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(0))
+  params = jn.init_params(jax.random.key(0), [784, 5])
+  with pytest.raises(ValueError, match="labels span 0..9; the network's 5 outputs"):
+    jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(0))
+  bad = np.array(small(mnist, 100).x)
+  bad[3, 4] = np.nan
+  with pytest.raises(ValueError, match="validation holds NaN"):
+    jn.fit(
+      jn.init_params(jax.random.key(0), [784, 10]),
+      small(mnist, 100),
+      epochs=1,
+      batch_size=10,
+      key=jax.random.key(0),
+      validation=jn.Dataset(bad, mnist.train.y[:100]),
+    )
