@@ -7,11 +7,14 @@ Each file carries the sha256 of its arrays, checked on load.
 
 import hashlib
 import io
+import json
 import os
 import tempfile
 import zipfile
 from collections.abc import Mapping
+from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -136,7 +139,7 @@ def save_params(path: str | os.PathLike, params: Params) -> None:
 
 
 def load_params(path: str | os.PathLike) -> Params:
-  """Loads a network saved by `save_params`.
+  """Loads a network saved by `save_params`, or the network inside a training checkpoint.
 
   Returns:
     A list of `Layer(w, b)`, bit-identical to what was saved.
@@ -144,4 +147,79 @@ def load_params(path: str | os.PathLike) -> Params:
   Raises:
     CheckpointError: the file is missing, truncated, corrupt, or holds no consistent network.
   """
-  return arrays_to_params(load_arrays(path), source=os.fspath(path))
+  arrays = load_arrays(path)
+  prefix = "params/" if "params/w_0" in arrays else ""
+  return arrays_to_params(arrays, prefix=prefix, source=os.fspath(path))
+
+
+class Checkpoint(NamedTuple):
+  """Everything a run needs to continue exactly where it stopped."""
+
+  params: Params
+  opt_state: Any  # the optimizer's state pytree
+  epoch: int  # epochs completed
+  key: jax.Array  # the shuffle key; epoch e shuffles with fold_in(key, e)
+  config: dict[str, Any]  # the run's TrainConfig as a dict
+  history: dict[str, list[float]]  # per-epoch metrics so far
+
+
+def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
+  """Saves a training checkpoint: params, optimizer state, PRNG key, epoch, config, history.
+
+  The file is an npz of plain arrays (no pickle), written atomically, with a checksum.
+  """
+  arrays = params_to_arrays(ckpt.params, prefix="params/")
+  for i, leaf in enumerate(jax.tree.leaves(ckpt.opt_state)):
+    arrays[f"opt/{i}"] = np.asarray(leaf)
+  arrays["epoch"] = np.array(ckpt.epoch, np.int64)
+  arrays["key"] = np.asarray(jax.random.key_data(ckpt.key))
+  arrays["config"] = np.array(json.dumps(ckpt.config))
+  for name, values in ckpt.history.items():
+    arrays[f"history/{name}"] = np.asarray(values, np.float64)
+  save_arrays(path, arrays)
+
+
+def load_checkpoint(path: str | os.PathLike, opt_state_like: Any = None) -> Checkpoint:
+  """Loads a checkpoint written by `save_checkpoint`.
+
+  Args:
+    path: the checkpoint file.
+    opt_state_like: a state of the same optimizer (e.g. `optimizer.init(params)`), whose
+      structure the saved leaves are put back into; None leaves `opt_state` a list of leaves.
+
+  Raises:
+    CheckpointError: missing, truncated or corrupt file, or an optimizer state that doesn't fit.
+  """
+  source = os.fspath(path)
+  arrays = load_arrays(path)
+  for required in ("epoch", "key", "config"):
+    if required not in arrays:
+      raise CheckpointError(
+        f"checkpoint {source!r} lacks {required!r}: it is a network "
+        "(save_params), not a training checkpoint"
+      )
+  params = arrays_to_params(arrays, prefix="params/", source=source)
+  leaves = [
+    jnp.asarray(arrays[f"opt/{i}"]) for i in range(sum(k.startswith("opt/") for k in arrays))
+  ]
+  opt_state: Any = leaves
+  if opt_state_like is not None:
+    like, treedef = jax.tree.flatten(opt_state_like)
+    if [(a.shape, a.dtype) for a in like] != [(a.shape, a.dtype) for a in leaves]:
+      raise CheckpointError(
+        f"checkpoint {source!r} holds an optimizer state of "
+        f"{len(leaves)} arrays that doesn't fit this run's optimizer "
+        f"({len(like)} arrays)"
+      )
+    opt_state = jax.tree.unflatten(treedef, leaves)
+  history = {
+    k.removeprefix("history/"): v.tolist() for k, v in arrays.items() if k.startswith("history/")
+  }
+  return Checkpoint(
+    params=params,
+    opt_state=opt_state,
+    epoch=int(arrays["epoch"]),
+    key=jax.random.wrap_key_data(jnp.asarray(arrays["key"])),
+    config=json.loads(str(arrays["config"])),
+    history=history,
+  )

@@ -1,9 +1,20 @@
-"""One frozen config describes a training run; it is saved with the run as JSON."""
+"""One frozen config describes a training run; it is saved with the run as JSON.
+
+A config comes from defaults (the book's run), then a JSON or TOML file, then command-line flags,
+each overriding the one before. Every field is validated on construction, so a bad value fails
+before any work starts, with a message naming the field, the value and what was expected.
+"""
 
 import dataclasses
 import json
 import math
+import os
+import tomllib
 from typing import Any
+
+import optax
+
+OPTIMIZERS = ("sgd", "momentum", "adam")
 
 
 class ConfigError(ValueError):
@@ -12,7 +23,23 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-  """A training run: the book's [784, 30, 10], η = 3.0, mini-batch 10, 30 epochs by default."""
+  """A training run: the book's [784, 30, 10], η = 3.0, mini-batch 10, 30 epochs by default.
+
+  Attributes:
+    sizes: neurons per layer, input first.
+    epochs: how many epochs in all (a resumed run continues up to this number).
+    batch_size: the mini-batch size m.
+    eta: the learning rate η.
+    seed: seeds the initial weights and every epoch's shuffle.
+    init: "normal" (N(0, 1), the book's) or "scaled" (N(0, 1)/√n_in) initial weights.
+    optimizer: "sgd" (the book's), "momentum" (SGD with momentum 0.9) or "adam".
+    dataset: which data to train on.
+    train_size: use only the first `train_size` training examples (None: all of them).
+    checkpoint_every: save a checkpoint every this many epochs (and at the end).
+    init_from: start from the network saved at this path instead of random weights.
+    reinit_output: with `init_from`, draw a new random output layer (transfer learning).
+    data_parallel: shard every mini-batch over all visible devices.
+  """
 
   sizes: tuple[int, ...] = (784, 30, 10)
   epochs: int = 30
@@ -20,23 +47,32 @@ class TrainConfig:
   eta: float = 3.0
   seed: int = 0
   init: str = "normal"
+  optimizer: str = "sgd"
   dataset: str = "mnist"
+  train_size: int | None = None
+  checkpoint_every: int = 1
+  init_from: str | None = None
+  reinit_output: bool = False
   data_parallel: bool = False
 
   def __post_init__(self):
+    if not isinstance(self.sizes, (list, tuple)):
+      raise ConfigError(f"sizes = {self.sizes!r}; expected a list of layer sizes, e.g. 784 30 10")
     object.__setattr__(self, "sizes", tuple(self.sizes))
     if len(self.sizes) < 2:
       raise ConfigError(
-        f"sizes {list(self.sizes)} has {len(self.sizes)} layer(s); expected at "
-        "least 2, e.g. 784 30 10"
+        f"sizes {list(self.sizes)} has {len(self.sizes)} layer(s); expected at least 2, "
+        "e.g. 784 30 10"
       )
     for i, n in enumerate(self.sizes):
       if not _is_int(n) or n <= 0:
         raise ConfigError(f"sizes[{i}] = {n!r}; expected a positive integer")
-    if not _is_int(self.epochs) or self.epochs < 1:
-      raise ConfigError(f"epochs = {self.epochs!r}; expected an integer ≥ 1")
-    if not _is_int(self.batch_size) or self.batch_size < 1:
-      raise ConfigError(f"batch_size = {self.batch_size!r}; expected an integer ≥ 1")
+    _check_int(self, "epochs", 1)
+    _check_int(self, "batch_size", 1)
+    _check_int(self, "checkpoint_every", 1)
+    _check_int(self, "seed", None)
+    if self.train_size is not None:
+      _check_int(self, "train_size", 1)
     if (
       isinstance(self.eta, bool)
       or not isinstance(self.eta, (int, float))
@@ -44,10 +80,33 @@ class TrainConfig:
       or self.eta <= 0
     ):
       raise ConfigError(f"eta = {self.eta!r}; expected a finite number > 0")
-    if not _is_int(self.seed):
-      raise ConfigError(f"seed = {self.seed!r}; expected an integer")
-    if self.init not in ("normal", "scaled"):
-      raise ConfigError(f"init = {self.init!r}; expected 'normal' or 'scaled'")
+    object.__setattr__(self, "eta", float(self.eta))
+    for name, choices in (("init", ("normal", "scaled")), ("optimizer", OPTIMIZERS)):
+      if getattr(self, name) not in choices:
+        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected one of {list(choices)}")
+    for name in ("dataset",):
+      if not isinstance(getattr(self, name), str) or not getattr(self, name):
+        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected a non-empty string")
+    if self.init_from is not None and not isinstance(self.init_from, str):
+      raise ConfigError(f"init_from = {self.init_from!r}; expected a path")
+    for name in ("reinit_output", "data_parallel"):
+      if not isinstance(getattr(self, name), bool):
+        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected true or false")
+    if self.reinit_output and self.init_from is None:
+      raise ConfigError(
+        "reinit_output = true needs init_from (the network whose hidden layers are kept)"
+      )
+
+  def make_optimizer(self) -> optax.GradientTransformation:
+    """The optax optimizer this config names, with learning rate η."""
+    if self.optimizer == "sgd":
+      return optax.sgd(self.eta)
+    if self.optimizer == "momentum":
+      return optax.sgd(self.eta, momentum=0.9)
+    return optax.adam(self.eta)
+
+  def replace(self, **changes: Any) -> "TrainConfig":
+    return dataclasses.replace(self, **changes)
 
   def to_dict(self) -> dict[str, Any]:
     d = dataclasses.asdict(self)
@@ -55,17 +114,44 @@ class TrainConfig:
     return d
 
   @classmethod
-  def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-    """A config from a dict (a JSON file's contents); unknown keys are an error."""
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(d) - known)
+  def from_dict(cls, d: dict[str, Any], base: "TrainConfig | None" = None) -> "TrainConfig":
+    """A config from a dict (a file's contents) over `base`; unknown keys are an error."""
+    if not isinstance(d, dict):
+      raise ConfigError(f"a config must be a table of keys and values; got {type(d).__name__}")
+    known = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(d) - set(known))
     if unknown:
-      raise ConfigError(f"unknown config key(s) {unknown}; expected some of {sorted(known)}")
-    return cls(**d)
+      raise ConfigError(f"unknown config key(s) {unknown}; expected some of {known}")
+    return dataclasses.replace(base or cls(), **d)
 
   def to_json(self) -> str:
-    return json.dumps(self.to_dict(), indent=2)
+    return json.dumps(self.to_dict(), indent=2) + "\n"
+
+
+def load_config_file(path: str, base: TrainConfig | None = None) -> TrainConfig:
+  """A config from a .json or .toml file, over `base` (default: the book's run)."""
+  if not os.path.isfile(path):
+    raise ConfigError(f"config file {path!r} does not exist")
+  try:
+    if path.endswith(".toml"):
+      with open(path, "rb") as f:
+        d = tomllib.load(f)
+    elif path.endswith(".json"):
+      with open(path) as f:
+        d = json.load(f)
+    else:
+      raise ConfigError(f"config file {path!r} must end in .json or .toml")
+  except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
+    raise ConfigError(f"config file {path!r} can't be parsed: {e}") from e
+  return TrainConfig.from_dict(d, base)
 
 
 def _is_int(v: Any) -> bool:
   return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_int(config: TrainConfig, name: str, minimum: int | None) -> None:
+  v = getattr(config, name)
+  if not _is_int(v) or (minimum is not None and v < minimum):
+    expected = "an integer" if minimum is None else f"an integer ≥ {minimum}"
+    raise ConfigError(f"{name} = {v!r}; expected {expected}")

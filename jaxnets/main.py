@@ -1,74 +1,154 @@
-"""Command line: `python -m jaxnets train ...` (thin: parses flags, calls `jaxnets.run`)."""
+"""Command line: `python -m jaxnets train ...` (thin: flags → `TrainConfig` → `jaxnets.run`).
+
+A run's config is the book's defaults, overridden by `--config FILE` (JSON or TOML), overridden by
+the flags given. `--resume` takes the config saved in `--out`'s checkpoint; of the flags only
+`--epochs` (to train further) may differ from it. Every bad input is one line on stderr and exit
+status 2; nothing is written before all the input has been checked.
+"""
 
 import argparse
 import sys
 
 from jaxnets.checkpoint import CheckpointError
-from jaxnets.config import ConfigError, TrainConfig
+from jaxnets.config import ConfigError, TrainConfig, load_config_file
 from jaxnets.data import DataError
-from jaxnets.run import RunError
+
+# Flags that map one-to-one onto TrainConfig fields.
+CONFIG_FLAGS = (
+  "sizes",
+  "epochs",
+  "batch_size",
+  "eta",
+  "seed",
+  "init",
+  "optimizer",
+  "dataset",
+  "train_size",
+  "checkpoint_every",
+  "init_from",
+  "reinit_output",
+  "data_parallel",
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+  """argparse that reports a bad flag as one line and exit status 2."""
+
+  def error(self, message):
+    self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def _train_parser(sub) -> None:
-  defaults = TrainConfig()
-  p = sub.add_parser("train", help="train a network by mini-batch SGD (the book's run by default)")
+  d = TrainConfig()
+  p = sub.add_parser(
+    "train",
+    help="train a network by mini-batch SGD (the book's run by default)",
+    argument_default=argparse.SUPPRESS,
+  )
+  p.add_argument("--config", help="a .json or .toml file of config values (flags override it)")
   p.add_argument(
     "--sizes",
     type=int,
     nargs="+",
-    default=list(defaults.sizes),
-    help="neurons per layer, input first (default: 784 30 10)",
+    help=f"neurons per layer, input first (default: {' '.join(map(str, d.sizes))})",
   )
-  p.add_argument("--epochs", type=int, default=defaults.epochs)
-  p.add_argument("--batch-size", type=int, default=defaults.batch_size)
-  p.add_argument("--eta", type=float, default=defaults.eta, help="learning rate η")
-  p.add_argument("--seed", type=int, default=defaults.seed)
+  p.add_argument("--epochs", type=int, help=f"epochs in all (default: {d.epochs})")
+  p.add_argument("--batch-size", type=int, help=f"mini-batch size (default: {d.batch_size})")
+  p.add_argument("--eta", type=float, help=f"learning rate η (default: {d.eta})")
+  p.add_argument("--seed", type=int, help=f"seeds init and shuffles (default: {d.seed})")
+  p.add_argument("--init", help="normal: weights N(0, 1) as the book; scaled: N(0, 1)/√n_in")
+  p.add_argument("--optimizer", help="sgd (default, the book's), momentum or adam")
+  p.add_argument("--dataset", help=f"training data (default: {d.dataset})")
+  p.add_argument("--train-size", type=int, help="use only the first N training examples")
+  p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N epochs (1)")
+  p.add_argument("--init-from", help="start from a saved network (params.npz or checkpoint.npz)")
   p.add_argument(
-    "--init",
-    choices=["normal", "scaled"],
-    default=defaults.init,
-    help="weights N(0, 1) as the book (normal), or N(0, 1)/√n_in (scaled)",
+    "--reinit-output",
+    action="store_true",
+    help="with --init-from: keep the hidden layers, draw a new output layer",
   )
   p.add_argument(
     "--data-parallel", action="store_true", help="shard every mini-batch over all visible devices"
   )
-  p.add_argument("--out", default=None, help="folder for metrics.json and params.npz")
+  p.add_argument("--out", help="folder for the run's checkpoint, metrics, curves and params")
+  p.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
   p.add_argument("--force", action="store_true", help="overwrite an earlier run in --out")
   p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-  parser = argparse.ArgumentParser(prog="python -m jaxnets", description=__doc__)
-  sub = parser.add_subparsers(dest="command", required=True)
+  parser = OneLineParser(
+    prog="python -m jaxnets",
+    description=__doc__,
+    formatter_class=argparse.RawDescriptionHelpFormatter,
+  )
+  sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
   _train_parser(sub)
   return parser.parse_args(argv)
 
 
-def _train(args: argparse.Namespace) -> int:
-  from jaxnets import run  # imports jax: after the flags are known to be well-formed
+def train_config(args: argparse.Namespace) -> TrainConfig:
+  """The run's config: defaults ← --config file ← flags; or the checkpoint's with --resume."""
+  flags = {k: getattr(args, k) for k in CONFIG_FLAGS if hasattr(args, k)}
+  if getattr(args, "resume", False):
+    from jaxnets import run
 
-  config = TrainConfig(
-    sizes=tuple(args.sizes),
-    epochs=args.epochs,
-    batch_size=args.batch_size,
-    eta=args.eta,
-    seed=args.seed,
-    init=args.init,
-    data_parallel=args.data_parallel,
+    if not hasattr(args, "out"):
+      raise ConfigError("--resume needs --out, the folder of the run to continue")
+    run.check_out(args.out, force=False, resume=True)
+    saved = run.resume_config(args.out)
+    conflicts = [
+      f"--{k.replace('_', '-')} {v!r} (the run has {getattr(saved, k)!r})"
+      for k, v in flags.items()
+      if k != "epochs" and _differs(v, getattr(saved, k))
+    ]
+    if conflicts or hasattr(args, "config"):
+      raise ConfigError(
+        "--resume continues the run as it was configured; these differ: "
+        + ", ".join(conflicts or ["--config"])
+      )
+    return saved.replace(**{k: v for k, v in flags.items() if k == "epochs"})
+  base = load_config_file(args.config) if hasattr(args, "config") else TrainConfig()
+  return base.replace(**flags)
+
+
+def _differs(flag_value, saved_value) -> bool:
+  if isinstance(saved_value, tuple):
+    return tuple(flag_value) != saved_value
+  return flag_value != saved_value
+
+
+def _train(args: argparse.Namespace) -> int:
+  config = train_config(args)
+  from jaxnets import run  # imports jax: only once the flags are known to be well-formed
+
+  run.train(
+    config,
+    out=getattr(args, "out", None),
+    force=getattr(args, "force", False),
+    resume=getattr(args, "resume", False),
+    progress="quiet" if getattr(args, "quiet", False) else "auto",
   )
-  run.train(config, out=args.out, force=args.force, quiet=args.quiet)
   return 0
 
 
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(argv)
+  from jaxnets.run import RunDiverged, RunError, RunInterrupted
+
   try:
     return {"train": _train}[args.command](args)
   except (ConfigError, DataError, CheckpointError, RunError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  except RunDiverged as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 1
+  except RunInterrupted as e:
+    print(str(e), file=sys.stderr)
+    return 128 + e.signum
   except KeyboardInterrupt:
-    print("interrupted", file=sys.stderr)
+    print("interrupted before the first epoch ended; nothing was saved", file=sys.stderr)
     return 130
 
 

@@ -51,6 +51,12 @@ class History:
   def as_dict(self) -> dict[str, list[float]]:
     return dataclasses.asdict(self)
 
+  @classmethod
+  def from_dict(cls, d: dict[str, list[float]]) -> "History":
+    """A history from `as_dict`'s output (as saved in a checkpoint)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: list(v) for k, v in d.items() if k in names})
+
 
 def targets(y: jax.Array, n_out: int) -> jax.Array:
   """Desired outputs: one-hot vectors (n, n_out) for integer labels, float targets unchanged."""

@@ -109,7 +109,10 @@ def test_out_is_a_file_or_holds_a_run(tmp_path, capsys):
   run.mkdir()
   (run / "params.npz").write_bytes(b"earlier")
   assert main(["train", "--out", str(run)]) == 2
-  assert "holds an earlier run (params.npz); pass --force" in capsys.readouterr().err
+  assert (
+    "holds an earlier run (params.npz); pass --resume to continue it, --force"
+    in capsys.readouterr().err
+  )
   assert (run / "params.npz").read_bytes() == b"earlier"
 
 
