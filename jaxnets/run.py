@@ -302,6 +302,10 @@ def train(
 
   if out is not None:  # Everything checked: only now is anything written.
     os.makedirs(out, exist_ok=True)
+    if force and not resume:  # no stale checkpoint of the old run may outlive it
+      for name in RUN_FILES:
+        with contextlib.suppress(FileNotFoundError):
+          os.remove(os.path.join(out, name))
     write_json(os.path.join(out, "config.json"), config.to_dict())
   report = Progress(progress, total=config.epochs, initial=done)
   report.print(

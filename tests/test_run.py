@@ -218,6 +218,35 @@ def test_non_finite_input_data_is_refused(tmp_path, capsys, monkeypatch):
   assert "mnist validation data holds NaN or infinite values" in capsys.readouterr().err
 
 
+def test_wrong_data_checksum_is_refused(tmp_path, capsys, monkeypatch):
+  copy = tmp_path / "mnist.npz"
+  raw = bytearray(open(jn.data.bundled_mnist_path(), "rb").read())
+  raw[5_000_000] ^= 0xFF  # one flipped byte in the middle of the pixels
+  copy.write_bytes(bytes(raw))
+  monkeypatch.setattr(jn.data, "bundled_mnist_path", lambda: str(copy))
+  jn.data.load_mnist.cache_clear()
+  try:
+    assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == 2
+  finally:
+    jn.data.load_mnist.cache_clear()
+  err = capsys.readouterr().err
+  assert "has sha256" in err and f"expected {jn.data.MNIST_SHA256}" in err
+  assert not (tmp_path / "out").exists()
+
+
+def test_force_replaces_the_earlier_run_whole(tmp_path):
+  out = tmp_path / "run"
+  assert main(["train", *SMALL, "--epochs", "2", "--out", str(out)]) == 0
+  assert (
+    main(
+      ["train", *SMALL, "--epochs", "1", "--checkpoint-every", "5", "--force", "--out", str(out)]
+    )
+    == 0
+  )
+  assert load_checkpoint(out / "checkpoint.npz").epoch == 1
+  assert len(json.loads((out / "metrics.json").read_text())["test_accuracy"]) == 1
+
+
 def test_progress_bar_on_a_terminal_lines_otherwise(capsys):
   config = TrainConfig(train_size=500, epochs=2, batch_size=50)
   run.train(config, progress="bar")
