@@ -21,6 +21,7 @@ class TrainConfig:
   seed: int = 0
   init: str = "normal"
   dataset: str = "mnist"
+  data_dir: str | None = None
   data_parallel: bool = False
 
   def __post_init__(self):

@@ -30,6 +30,18 @@ def _train_parser(sub) -> None:
     help="weights N(0, 1) as the book (normal), or N(0, 1)/√n_in (scaled)",
   )
   p.add_argument(
+    "--dataset",
+    default=defaults.dataset,
+    help="mnist (bundled, default), a TFDS image-classification name such as fashion_mnist, "
+    "or idx:PATH, a folder of IDX files",
+  )
+  p.add_argument(
+    "--data-dir",
+    default=defaults.data_dir,
+    help="where TFDS datasets are searched and prepared (default $TFDS_DATA_DIR, else "
+    "~/tensorflow_datasets)",
+  )
+  p.add_argument(
     "--data-parallel", action="store_true", help="shard every mini-batch over all visible devices"
   )
   p.add_argument("--out", default=None, help="folder for metrics.json and params.npz")
@@ -54,6 +66,8 @@ def _train(args: argparse.Namespace) -> int:
     eta=args.eta,
     seed=args.seed,
     init=args.init,
+    dataset=args.dataset,
+    data_dir=args.data_dir,
     data_parallel=args.data_parallel,
   )
   run.train(config, out=args.out, force=args.force, quiet=args.quiet)

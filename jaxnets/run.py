@@ -12,7 +12,8 @@ import jax
 
 from jaxnets.checkpoint import save_params, write_atomic
 from jaxnets.config import TrainConfig
-from jaxnets.data import Splits, load_mnist
+from jaxnets.data import Splits
+from jaxnets.datasets import load_dataset
 from jaxnets.network import init_params
 from jaxnets.train import History, data_mesh, fit
 
@@ -24,10 +25,8 @@ class RunError(ValueError):
 
 
 def load_splits(config: TrainConfig) -> Splits:
-  """The dataset a config names."""
-  if config.dataset != "mnist":
-    raise RunError(f"dataset {config.dataset!r} is unknown; expected 'mnist'")
-  return load_mnist()
+  """The dataset a config names: bundled MNIST, a TFDS name or `idx:PATH` (`load_dataset`)."""
+  return load_dataset(config.dataset, data_dir=config.data_dir)
 
 
 def prepare_out(out: str | None, force: bool) -> None:
