@@ -98,7 +98,7 @@ def load_dataset(
   ):
     raise DataError(f"validation_size={validation_size!r}; expected an integer ≥ 0 or None")
   if name == "mnist":
-    return load_mnist(validation_size=10_000 if validation_size is None else validation_size)
+    return load_mnist() if validation_size is None else load_mnist(validation_size=validation_size)
   if name.startswith("idx:"):
     return load_idx(name[len("idx:") :], validation_size)
   if name.startswith("tfds:"):
@@ -370,6 +370,14 @@ def _image_label_keys(tfds, builder, name: str) -> tuple[str, str]:
   return image_key, label_key
 
 
+def installed(module: str) -> bool:
+  """Whether `module` can be imported (without importing it)."""
+  try:
+    return importlib.util.find_spec(module) is not None
+  except (ImportError, ValueError):
+    return False
+
+
 def _proxy_or_host(url: str) -> tuple[str, int] | None:
   """(host, port) that a download of `url` first connects to: its proxy, else its host."""
   parts = urllib.parse.urlsplit(url)
@@ -435,7 +443,7 @@ def _not_prepared(name: str, builder, data_dir: str, why: str) -> DataError:
 
 def _prepare(tfds, builder, name: str, data_dir: str) -> None:
   """Downloads and prepares `builder` in array_record form, or fails fast saying why not."""
-  missing = [m for m in ("tensorflow", "importlib_resources") if not importlib.util.find_spec(m)]
+  missing = [m for m in ("tensorflow", "importlib_resources") if not installed(m)]
   if missing:
     raise _not_prepared(
       name, builder, data_dir, f"preparing needs {' and '.join(missing)}, not installed"
@@ -459,17 +467,18 @@ def _read_split(tfds, builder, name: str, split: str, keys: tuple[str, str]):
   try:
     source = builder.as_data_source(split=split)
   except NotImplementedError as e:  # tfrecord and other sequential formats
-    if not importlib.util.find_spec("tensorflow"):
+    file_format = getattr(builder.info.file_format, "value", builder.info.file_format)
+    if not installed("tensorflow"):
       raise DataError(
         f"TFDS dataset {name!r} in {os.fspath(builder.data_path)!r} is stored as "
-        f"{builder.info.file_format}, which only TensorFlow reads; expected TensorFlow "
+        f"{file_format}, which only TensorFlow reads; expected TensorFlow "
         f"installed ({INSTALL_HINT}), or the dataset prepared as array_record (delete the "
         "folder and load it again with TensorFlow installed)"
       ) from e
     batch = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
     return np.asarray(batch[image_key]), np.asarray(batch[label_key])
   needs_pillow = isinstance(builder.info.features[image_key], tfds.features.Image)
-  if needs_pillow and not importlib.util.find_spec("PIL"):
+  if needs_pillow and not installed("PIL"):
     raise DataError(
       f"TFDS dataset {name!r} stores PNG images, which need Pillow to decode; expected Pillow "
       f"installed: {INSTALL_HINT} (or pip install pillow)"
