@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,tfds]'
 	touch $(STAMP)
 
 ## The book's run: [784, 30, 10], eta 3.0, mini-batch 10, 30 epochs, on the bundled MNIST.

@@ -8,6 +8,10 @@ from jaxnets.data import DataError as DataError
 from jaxnets.data import Dataset as Dataset
 from jaxnets.data import Splits as Splits
 from jaxnets.data import load_mnist as load_mnist
+from jaxnets.datasets import load_dataset as load_dataset
+from jaxnets.datasets import load_idx as load_idx
+from jaxnets.datasets import load_tfds as load_tfds
+from jaxnets.datasets import read_idx as read_idx
 from jaxnets.evaluation import accuracy as accuracy
 from jaxnets.evaluation import evaluate as evaluate
 from jaxnets.evaluation import predict as predict

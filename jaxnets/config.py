@@ -33,7 +33,9 @@ class TrainConfig:
     seed: seeds the initial weights and every epoch's shuffle.
     init: "normal" (N(0, 1), the book's) or "scaled" (N(0, 1)/√n_in) initial weights.
     optimizer: "sgd" (the book's), "momentum" (SGD with momentum 0.9) or "adam".
-    dataset: which data to train on.
+    dataset: which data to train on: "mnist" (bundled), "idx:PATH", or a TFDS name.
+    data_dir: where TFDS datasets are looked for (None: $TFDS_DATA_DIR, else
+      ~/tensorflow_datasets).
     train_size: use only the first `train_size` training examples (None: all of them).
     checkpoint_every: save a checkpoint every this many epochs (and at the end).
     init_from: start from the network saved at this path instead of random weights.
@@ -49,6 +51,7 @@ class TrainConfig:
   init: str = "normal"
   optimizer: str = "sgd"
   dataset: str = "mnist"
+  data_dir: str | None = None
   train_size: int | None = None
   checkpoint_every: int = 1
   init_from: str | None = None
@@ -87,8 +90,9 @@ class TrainConfig:
     for name in ("dataset",):
       if not isinstance(getattr(self, name), str) or not getattr(self, name):
         raise ConfigError(f"{name} = {getattr(self, name)!r}; expected a non-empty string")
-    if self.init_from is not None and not isinstance(self.init_from, str):
-      raise ConfigError(f"init_from = {self.init_from!r}; expected a path")
+    for name in ("init_from", "data_dir"):
+      if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected a path")
     for name in ("reinit_output", "data_parallel"):
       if not isinstance(getattr(self, name), bool):
         raise ConfigError(f"{name} = {getattr(self, name)!r}; expected true or false")

@@ -23,6 +23,7 @@ CONFIG_FLAGS = (
   "init",
   "optimizer",
   "dataset",
+  "data_dir",
   "train_size",
   "checkpoint_every",
   "init_from",
@@ -58,7 +59,15 @@ def _train_parser(sub) -> None:
   p.add_argument("--seed", type=int, help=f"seeds init and shuffles (default: {d.seed})")
   p.add_argument("--init", help="normal: weights N(0, 1) as the book; scaled: N(0, 1)/√n_in")
   p.add_argument("--optimizer", help="sgd (default, the book's), momentum or adam")
-  p.add_argument("--dataset", help=f"training data (default: {d.dataset})")
+  p.add_argument(
+    "--dataset",
+    help="mnist (default, bundled), idx:PATH (a folder of IDX files), or a TFDS name such as "
+    "fashion_mnist",
+  )
+  p.add_argument(
+    "--data-dir",
+    help="where TFDS datasets are looked for (default: $TFDS_DATA_DIR, else ~/tensorflow_datasets)",
+  )
   p.add_argument("--train-size", type=int, help="use only the first N training examples")
   p.add_argument("--checkpoint-every", type=int, help="save a checkpoint every N epochs (1)")
   p.add_argument("--init-from", help="start from a saved network (params.npz or checkpoint.npz)")

@@ -30,7 +30,8 @@ from jaxnets.checkpoint import (
   write_atomic,
 )
 from jaxnets.config import ConfigError, TrainConfig
-from jaxnets.data import Dataset, Splits, load_mnist
+from jaxnets.data import Dataset, Splits
+from jaxnets.datasets import load_dataset
 from jaxnets.network import Params, init_params, layer_sizes
 from jaxnets.train import History, TrainingDiverged, check_dataset, data_mesh, fit
 
@@ -56,9 +57,7 @@ class RunInterrupted(RuntimeError):
 
 def load_splits(config: TrainConfig) -> Splits:
   """The dataset a config names, cut to `config.train_size` training examples if set."""
-  if config.dataset != "mnist":
-    raise RunError(f"dataset {config.dataset!r} is unknown; expected 'mnist'")
-  splits = load_mnist()
+  splits = load_dataset(config.dataset, data_dir=config.data_dir)
   if config.train_size is not None:
     n = len(splits.train.x)
     if config.train_size > n:

@@ -188,7 +188,10 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
     (["--optimizer", "rmsprop"], "optimizer = 'rmsprop'; expected one of"),
     (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
     (["--reinit-output"], "reinit_output = true needs init_from"),
-    (["--dataset", "cifar"], "dataset 'cifar' is unknown"),
+    (
+      ["--dataset", "cifar"],
+      "dataset 'cifar' is not the bundled 'mnist', an IDX folder or a TFDS dataset",
+    ),
   ],
 )
 def test_more_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):
@@ -213,7 +216,7 @@ def test_non_finite_input_data_is_refused(tmp_path, capsys, monkeypatch):
   x = np.array(mnist.validation.x)
   x[7, 100] = np.inf
   bad = mnist._replace(validation=jn.Dataset(x, mnist.validation.y))
-  monkeypatch.setattr(run, "load_mnist", lambda: bad)
+  monkeypatch.setattr(run, "load_dataset", lambda name, data_dir=None: bad)
   assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == 2
   assert "mnist validation data holds NaN or infinite values" in capsys.readouterr().err
 
