@@ -3,21 +3,28 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+TEST_STAMP := $(VENV)/.installed-test-stamp
 
 .PHONY: train test lint format bench experiments clean
 
+# jaxnets and its dependencies (about 1 GB): all that training needs.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,tfds]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# The tests also prepare and read TFDS datasets: the tfds extra (TensorFlow, about 1.4 GB more).
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,tfds]'
+	touch $(TEST_STAMP)
 
 ## The book's run: [784, 30, 10], eta 3.0, mini-batch 10, 30 epochs, on the bundled MNIST.
 train: $(STAMP)
 	$(PY) -m jaxnets train --sizes 784 30 10 --epochs 30 --batch-size 10 --eta 3.0 --seed 0 \
 	  --out runs/book --force
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m pytest
 
 lint: $(STAMP)
