@@ -91,9 +91,24 @@ def _step(params, opt_state, x_BxI, y_BxO, optimizer):
   return optax.apply_updates(params, updates), opt_state, cost
 
 
+CHUNK_ROWS = 1024
+"""About how many training rows `train_epoch` gathers at once (see `chunk_steps`)."""
+
+
+def chunk_steps(steps: int, batch_size: int) -> int:
+  """How many mini-batches `train_epoch` gathers in one go: about `CHUNK_ROWS` rows, ≤ `steps`."""
+  return max(1, min(steps, CHUNK_ROWS // batch_size))
+
+
 @jax.jit(static_argnames=("batch_size", "optimizer", "mesh"))
 def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, mesh=None):
   """One epoch of mini-batch training, compiled whole.
+
+  The shuffled mini-batches are gathered from `x_NxI` a chunk of about `CHUNK_ROWS` rows at a
+  time (an outer `lax.scan` over chunks, an inner one over their mini-batches): a gather from the
+  whole training set is costly per call on the CPU (XLA splits it over threads, sized by the
+  training set), and the chunk avoids a shuffled copy of the whole set. The steps, their order and
+  their arithmetic are those of looping `sgd_step` over `minibatch_indices`.
 
   Args:
     params: the network.
@@ -111,26 +126,41 @@ def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, me
   """
   n_out = params[-1].w.shape[0]
   full_SxB, rest_R = minibatch_indices(key, x_NxI.shape[0], batch_size)
+  steps = full_SxB.shape[0]
+  k = chunk_steps(steps, batch_size)
 
-  def batch(idx_B):
-    x_BxI, y_BxO = x_NxI[idx_B], targets(y_N[idx_B], n_out)
-    if mesh is not None:
-      shard = NamedSharding(mesh, PartitionSpec("batch"))
-      x_BxI = jax.lax.with_sharding_constraint(x_BxI, shard)
-      y_BxO = jax.lax.with_sharding_constraint(y_BxO, shard)
-    return x_BxI, y_BxO
+  def gather(idx_KxB):
+    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O), B sharded over the mesh.
 
-  def scan_step(carry, idx_B):
-    params, opt_state = carry
-    params, opt_state, cost = _step(params, opt_state, *batch(idx_B), optimizer)
+    A last mini-batch too small to split evenly over the devices (the book's remainder) is not
+    sharded: each device computes it whole.
+    """
+    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out)
+    if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
+      shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
+      x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)
+      y_KxBxO = jax.lax.with_sharding_constraint(y_KxBxO, shard)
+    return x_KxBxI, y_KxBxO
+
+  def step(carry, xy):
+    params, opt_state, cost = _step(*carry, *xy, optimizer)
     return (params, opt_state), cost
 
-  (params, opt_state), cost_S = jax.lax.scan(scan_step, (params, opt_state), full_SxB)
-  total_cost = jnp.sum(cost_S)
+  def chunk(carry, idx_KxB):
+    return jax.lax.scan(step, carry, gather(idx_KxB))
+
+  carry, cost_CxK = jax.lax.scan(
+    chunk, (params, opt_state), full_SxB[: steps // k * k].reshape(steps // k, k, batch_size)
+  )
+  total_cost = jnp.sum(cost_CxK)
+  if steps % k:
+    carry, cost_K = chunk(carry, full_SxB[steps // k * k :])
+    total_cost += jnp.sum(cost_K)
   if rest_R.shape[0]:
-    params, opt_state, cost = _step(params, opt_state, *batch(rest_R), optimizer)
-    total_cost += cost
-  mean_cost = total_cost / (full_SxB.shape[0] + (1 if rest_R.shape[0] else 0))
+    carry, cost_1 = chunk(carry, rest_R[None])
+    total_cost += jnp.sum(cost_1)
+  params, opt_state = carry
+  mean_cost = total_cost / (steps + (1 if rest_R.shape[0] else 0))
   finite = jnp.isfinite(mean_cost)
   for leaf in jax.tree.leaves(params):
     finite &= jnp.all(jnp.isfinite(leaf))
