@@ -37,15 +37,27 @@ def _train_parser(sub) -> None:
   p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _bench_parser(sub) -> None:
+  p = sub.add_parser("bench", help="seconds per epoch: jaxnets vs NumPy and PyTorch, and a table")
+  p.add_argument("--device", choices=["cpu", "gpu", "tpu"], default="cpu")
+  p.add_argument("--out", default="results/bench", help="folder for bench-DEVICE.json and .png")
+  p.add_argument("--quick", action="store_true", help="the small net only, timed briefly")
+  p.add_argument("--no-baselines", action="store_true", help="time jaxnets only")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   parser = argparse.ArgumentParser(prog="python -m jaxnets", description=__doc__)
   sub = parser.add_subparsers(dest="command", required=True)
   _train_parser(sub)
+  _bench_parser(sub)
   return parser.parse_args(argv)
 
 
 def _train(args: argparse.Namespace) -> int:
   from jaxnets import run  # imports jax: after the flags are known to be well-formed
+  from jaxnets.train import enable_compilation_cache
+
+  enable_compilation_cache()  # a second run skips compiling (~1 s)
 
   config = TrainConfig(
     sizes=tuple(args.sizes),
@@ -60,10 +72,19 @@ def _train(args: argparse.Namespace) -> int:
   return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+  from jaxnets import bench  # imports jax
+
+  options = bench.Options.quick(args.device) if args.quick else bench.Options(device=args.device)
+  options.baselines = not args.no_baselines
+  bench.main(options, out=args.out)
+  return 0
+
+
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(argv)
   try:
-    return {"train": _train}[args.command](args)
+    return {"train": _train, "bench": _bench}[args.command](args)
   except (ConfigError, DataError, CheckpointError, RunError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -12,6 +12,7 @@ exactly `sgd_step`'s w ← w − η ∇C.
 """
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -172,6 +173,48 @@ def data_mesh(devices: list | None = None) -> Mesh:
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
 
 
+def _all_finite(a) -> bool:
+  """Whether an array holds no NaN or Inf: its min and max are finite (no temporary array)."""
+  a = np.asarray(a)
+  if a.size == 0 or not np.issubdtype(a.dtype, np.floating):
+    return True
+  return bool(np.isfinite(np.min(a)) and np.isfinite(np.max(a)))
+
+
+def _to_device(a) -> jax.Array:
+  """An array on the default device; a read-only NumPy array may be used in place, not copied."""
+  if isinstance(a, np.ndarray) and not a.flags.writeable:
+    return jax.device_put(a)  # zero-copy on the CPU where its memory is aligned
+  return jnp.asarray(a)
+
+
+def enable_compilation_cache(path: str | None = None) -> str | None:
+  """Turns on JAX's persistent compilation cache, so a second run skips compiling.
+
+  Args:
+    path: the cache folder; default `$JAXNETS_CACHE_DIR`, else `~/.cache/jaxnets/jax` (or under
+      `$XDG_CACHE_HOME`). Nothing changes if a cache folder is already configured, or if
+      `JAXNETS_COMPILATION_CACHE=0`.
+
+  Returns:
+    The cache folder in use, or None.
+  """
+  if os.environ.get("JAXNETS_COMPILATION_CACHE", "1") == "0":
+    return None
+  if jax.config.jax_compilation_cache_dir:
+    return jax.config.jax_compilation_cache_dir
+  if path is None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError:
+    return None
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+  return path
+
+
 def check_dataset(params: Params, data: Dataset, name: str) -> None:
   """Raises ValueError naming `name` if `data` doesn't fit the network (sizes, dtypes, values)."""
   sizes = layer_sizes(params)
@@ -196,7 +239,7 @@ def check_dataset(params: Params, data: Dataset, name: str) -> None:
       f"{name} targets have shape {np.shape(y)}; the network {list(sizes)} "
       f"expects integer labels (n,) or float targets (n, {sizes[-1]})"
     )
-  if not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+  if not all(_all_finite(a) for a in (x, y)):
     raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers")
 
 
@@ -261,7 +304,7 @@ def fit(
     )
 
   replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
-  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else jnp.asarray
+  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else _to_device
   params = jax.tree.map(put, params)
   if opt_state is None:
     opt_state = optimizer.init(params)
