@@ -3,8 +3,9 @@
 For each network and mini-batch size it measures jaxnets' `train_epoch` (compile seconds, then the
 median of several epochs), and side by side the NumPy implementations of `jaxnets.reference`
 (the whole mini-batch as one matrix, and the book's per-example backprop loop) and PyTorch eager
-when it is installed (`pip install 'jaxnets[bench]'`). It also measures the device's float32
-matmul peak in the same run, so that GFLOP/s can be read as a fraction of what the device does.
+when it is installed (`pip install 'jaxnets[bench]'`), each baseline with the better of its
+default threads and one thread. It also measures the device's float32 matmul peak in the same run,
+so that GFLOP/s can be read as a fraction of what the device does.
 
 An epoch is 50,000 examples. Slow cases are timed on fewer examples and extrapolated per example
 (the cost of an epoch is linear in its examples): JAX on as many examples as about half a second
@@ -130,6 +131,51 @@ def time_steps(step, batch_size: int, min_seconds: float, max_examples: int) -> 
       return {"seconds": elapsed, "examples": steps * batch_size}
 
 
+def limit_threads(impl: str, threads: int | None):
+  """A context in which NumPy's BLAS (through threadpoolctl) or PyTorch uses `threads` threads."""
+  import contextlib
+
+  if threads is None:
+    return contextlib.nullcontext()
+  if impl == "torch":
+    import torch
+
+    @contextlib.contextmanager
+    def torch_threads():
+      before = torch.get_num_threads()
+      torch.set_num_threads(threads)
+      try:
+        yield
+      finally:
+        torch.set_num_threads(before)
+
+    return torch_threads()
+  try:
+    from threadpoolctl import threadpool_limits
+  except ImportError:
+    return None
+  return threadpool_limits(threads)
+
+
+def time_best_threads(impl: str, stepper, batch_size: int, options: Options) -> dict:
+  """`time_steps` with the library's default threads and with one thread; the faster of the two.
+
+  Small matrices gain nothing from a second thread, and a library whose threads spin-wait can be
+  many times slower on a busy machine; each baseline gets its better setting.
+  """
+  best = None
+  for threads in (None, 1):
+    limit = limit_threads(impl, threads)
+    if limit is None:
+      continue
+    with limit:
+      t = time_steps(stepper, batch_size, options.min_seconds, options.max_examples)
+    t["threads"] = threads or "default"
+    if best is None or t["seconds"] / t["examples"] < best["seconds"] / best["examples"]:
+      best = t
+  return best
+
+
 def shuffled_batches(n: int, batch_size: int) -> np.ndarray:
   """A shuffle of range(n) as full mini-batches of indices (S, B), as each epoch gathers them."""
   perm = np.random.default_rng(0).permutation(n)
@@ -155,8 +201,9 @@ def numpy_stepper(step, sizes, batch_size: int):
   return run
 
 
-def torch_stepper(sizes, batch_size: int, device: str):
-  """A `time_steps` callable: PyTorch eager autograd and an in-place SGD update on mini-batch i."""
+def torch_stepper(sizes, batch_size: int, device: str, with_params: bool = False):
+  """A `time_steps` callable: PyTorch eager autograd and an in-place SGD update on mini-batch i
+  (and its parameters, `with_params`)."""
   import jax
   import torch
 
@@ -164,7 +211,7 @@ def torch_stepper(sizes, batch_size: int, device: str):
   from jaxnets.network import init_params
 
   train = load_mnist().train
-  x = torch.from_numpy(np.asarray(train.x)).to(device)
+  x = torch.from_numpy(np.array(train.x)).to(device)  # a writable copy
   y = torch.from_numpy(reference.one_hot(train.y, sizes[-1])).to(device)
   params = [
     (torch.tensor(w, device=device, requires_grad=True), torch.tensor(b, device=device))
@@ -191,7 +238,7 @@ def torch_stepper(sizes, batch_size: int, device: str):
     if device != "cpu":
       torch.cuda.synchronize()
 
-  return run
+  return (run, params) if with_params else run
 
 
 def torch_version() -> str | None:
@@ -259,8 +306,9 @@ def run(options: Options, log=print) -> dict:
         if has_torch and (options.device == "cpu" or options.device == "gpu"):
           impls.append(("torch", torch_stepper(sizes, batch_size, torch_device)))
         for impl, stepper in impls:
-          t = time_steps(stepper, batch_size, options.min_seconds, options.max_examples)
+          t = time_best_threads(impl, stepper, batch_size, options)
           results.append(_entry(impl, sizes, batch_size, t["seconds"], t["examples"], peak))
+          results[-1]["threads"] = t["threads"]
       log(format_row(results, sizes, batch_size))
   return {
     "device": options.device,
@@ -274,6 +322,8 @@ def run(options: Options, log=print) -> dict:
     "torch_device": torch_device if has_torch else None,
     "matmul_peak_gflops": peak,
     "epoch_examples": EPOCH,
+    "min_seconds": options.min_seconds,
+    "repeats": options.repeats,
     "results": results,
     "goals": goals(results),
   }
@@ -342,14 +392,12 @@ def format_table(report: dict) -> str:
     if r["impl"] == "jax" and case not in seen:
       seen.append(case)
       lines.append(format_row(report["results"], *case))
-  timed = sorted(
-    {f"{r['impl']} {r['timed_examples']:,}" for r in report["results"] if r["extrapolated"]}
+  jax_timed = sorted({r["timed_examples"] for r in report["results"] if r["impl"] == "jax"})
+  lines.append(
+    f"JAX timed on {', '.join(f'{n:,}' for n in jax_timed)} examples per epoch, the baselines on "
+    f"≥ {report['min_seconds']} s of steps each (their best of default threads and 1 thread); "
+    "seconds extrapolated to 50,000 examples where fewer were timed"
   )
-  if timed:
-    lines.append(
-      "extrapolated to 50,000 examples per epoch from fewer timed examples (impl examples): "
-      + "; ".join(timed)
-    )
   for name, g in report["goals"].items():
     lines.append(
       f"goal {name}: {g['value']:.2f} (goal ≥ {g['goal']}) {'met' if g['met'] else 'NOT met'}"
