@@ -168,6 +168,12 @@ def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, me
   return params, opt_state, {"train_cost": mean_cost, "finite": finite}
 
 
+def _local(tree):
+  """Replicated scalars as NumPy values, read from this process's copy (so that a mesh spanning
+  several hosts, whose arrays no one process holds whole, can still be read)."""
+  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
+
+
 def data_mesh(devices: list | None = None) -> Mesh:
   """A one-axis `Mesh` named "batch" over `devices` (default: every visible device)."""
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
@@ -326,6 +332,7 @@ def fit(
       mesh=mesh,
     )
     evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
+    metrics, evaluated = _local((metrics, evaluated))  # the epoch's one wait for the device
     if not bool(metrics["finite"]):
       raise TrainingDiverged(
         f"epoch {epoch}: the training cost is {float(metrics['train_cost'])} or the params "
