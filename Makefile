@@ -27,6 +27,12 @@ train: $(STAMP)
 test: $(TEST_STAMP)
 	$(PY) -m pytest
 
+## Seconds per epoch on DEVICE (cpu, gpu, tpu) vs NumPy and PyTorch: a table, results/bench/*.json, *.png.
+DEVICE ?= cpu
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]' || echo "PyTorch not installed: benchmarking without it"
+	$(PY) -m jaxnets bench --device $(DEVICE) --out results/bench
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

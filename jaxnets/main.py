@@ -85,6 +85,14 @@ def _train_parser(sub) -> None:
   p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def _bench_parser(sub) -> None:
+  p = sub.add_parser("bench", help="seconds per epoch: jaxnets vs NumPy and PyTorch, and a table")
+  p.add_argument("--device", choices=["cpu", "gpu", "tpu"], default="cpu")
+  p.add_argument("--out", default="results/bench", help="folder for bench-DEVICE.json and .png")
+  p.add_argument("--quick", action="store_true", help="the small net only, timed briefly")
+  p.add_argument("--no-baselines", action="store_true", help="time jaxnets only")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   parser = OneLineParser(
     prog="python -m jaxnets",
@@ -93,6 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   )
   sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
   _train_parser(sub)
+  _bench_parser(sub)
   return parser.parse_args(argv)
 
 
@@ -130,6 +139,9 @@ def _differs(flag_value, saved_value) -> bool:
 def _train(args: argparse.Namespace) -> int:
   config = train_config(args)
   from jaxnets import run  # imports jax: only once the flags are known to be well-formed
+  from jaxnets.train import enable_compilation_cache
+
+  enable_compilation_cache()  # a second run skips compiling (~1 s)
 
   run.train(
     config,
@@ -141,12 +153,21 @@ def _train(args: argparse.Namespace) -> int:
   return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+  from jaxnets import bench  # imports jax
+
+  options = bench.Options.quick(args.device) if args.quick else bench.Options(device=args.device)
+  options.baselines = not args.no_baselines
+  bench.main(options, out=args.out)
+  return 0
+
+
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(argv)
   from jaxnets.run import RunDiverged, RunError, RunInterrupted
 
   try:
-    return {"train": _train}[args.command](args)
+    return {"train": _train, "bench": _bench}[args.command](args)
   except (ConfigError, DataError, CheckpointError, RunError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -12,6 +12,7 @@ exactly `sgd_step`'s w ← w − η ∇C.
 """
 
 import dataclasses
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -97,9 +98,24 @@ def _step(params, opt_state, x_BxI, y_BxO, optimizer):
   return optax.apply_updates(params, updates), opt_state, cost
 
 
+CHUNK_ROWS = 1024
+"""About how many training rows `train_epoch` gathers at once (see `chunk_steps`)."""
+
+
+def chunk_steps(steps: int, batch_size: int) -> int:
+  """How many mini-batches `train_epoch` gathers in one go: about `CHUNK_ROWS` rows, ≤ `steps`."""
+  return max(1, min(steps, CHUNK_ROWS // batch_size))
+
+
 @jax.jit(static_argnames=("batch_size", "optimizer", "mesh"))
 def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, mesh=None):
   """One epoch of mini-batch training, compiled whole.
+
+  The shuffled mini-batches are gathered from `x_NxI` a chunk of about `CHUNK_ROWS` rows at a
+  time (an outer `lax.scan` over chunks, an inner one over their mini-batches): a gather from the
+  whole training set is costly per call on the CPU (XLA splits it over threads, sized by the
+  training set), and the chunk avoids a shuffled copy of the whole set. The steps, their order and
+  their arithmetic are those of looping `sgd_step` over `minibatch_indices`.
 
   Args:
     params: the network.
@@ -117,35 +133,98 @@ def train_epoch(params, opt_state, x_NxI, y_N, key, *, batch_size, optimizer, me
   """
   n_out = params[-1].w.shape[0]
   full_SxB, rest_R = minibatch_indices(key, x_NxI.shape[0], batch_size)
+  steps = full_SxB.shape[0]
+  k = chunk_steps(steps, batch_size)
 
-  def batch(idx_B):
-    x_BxI, y_BxO = x_NxI[idx_B], targets(y_N[idx_B], n_out)
-    if mesh is not None:
-      shard = NamedSharding(mesh, PartitionSpec("batch"))
-      x_BxI = jax.lax.with_sharding_constraint(x_BxI, shard)
-      y_BxO = jax.lax.with_sharding_constraint(y_BxO, shard)
-    return x_BxI, y_BxO
+  def gather(idx_KxB):
+    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O), B sharded over the mesh.
 
-  def scan_step(carry, idx_B):
-    params, opt_state = carry
-    params, opt_state, cost = _step(params, opt_state, *batch(idx_B), optimizer)
+    A last mini-batch too small to split evenly over the devices (the book's remainder) is not
+    sharded: each device computes it whole.
+    """
+    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out)
+    if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
+      shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
+      x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)
+      y_KxBxO = jax.lax.with_sharding_constraint(y_KxBxO, shard)
+    return x_KxBxI, y_KxBxO
+
+  def step(carry, xy):
+    params, opt_state, cost = _step(*carry, *xy, optimizer)
     return (params, opt_state), cost
 
-  (params, opt_state), cost_S = jax.lax.scan(scan_step, (params, opt_state), full_SxB)
-  total_cost = jnp.sum(cost_S)
+  def chunk(carry, idx_KxB):
+    return jax.lax.scan(step, carry, gather(idx_KxB))
+
+  carry, cost_CxK = jax.lax.scan(
+    chunk, (params, opt_state), full_SxB[: steps // k * k].reshape(steps // k, k, batch_size)
+  )
+  total_cost = jnp.sum(cost_CxK)
+  if steps % k:
+    carry, cost_K = chunk(carry, full_SxB[steps // k * k :])
+    total_cost += jnp.sum(cost_K)
   if rest_R.shape[0]:
-    params, opt_state, cost = _step(params, opt_state, *batch(rest_R), optimizer)
-    total_cost += cost
-  mean_cost = total_cost / (full_SxB.shape[0] + (1 if rest_R.shape[0] else 0))
+    carry, cost_1 = chunk(carry, rest_R[None])
+    total_cost += jnp.sum(cost_1)
+  params, opt_state = carry
+  mean_cost = total_cost / (steps + (1 if rest_R.shape[0] else 0))
   finite = jnp.isfinite(mean_cost)
   for leaf in jax.tree.leaves(params):
     finite &= jnp.all(jnp.isfinite(leaf))
   return params, opt_state, {"train_cost": mean_cost, "finite": finite}
 
 
+def _local(tree):
+  """Replicated scalars as NumPy values, read from this process's copy (so that a mesh spanning
+  several hosts, whose arrays no one process holds whole, can still be read)."""
+  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
+
+
 def data_mesh(devices: list | None = None) -> Mesh:
   """A one-axis `Mesh` named "batch" over `devices` (default: every visible device)."""
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
+
+
+def _all_finite(a) -> bool:
+  """Whether an array holds no NaN or Inf: its min and max are finite (no temporary array)."""
+  a = np.asarray(a)
+  if a.size == 0 or not np.issubdtype(a.dtype, np.floating):
+    return True
+  return bool(np.isfinite(np.min(a)) and np.isfinite(np.max(a)))
+
+
+def _to_device(a) -> jax.Array:
+  """An array on the default device; a read-only NumPy array may be used in place, not copied."""
+  if isinstance(a, np.ndarray) and not a.flags.writeable:
+    return jax.device_put(a)  # zero-copy on the CPU where its memory is aligned
+  return jnp.asarray(a)
+
+
+def enable_compilation_cache(path: str | None = None) -> str | None:
+  """Turns on JAX's persistent compilation cache, so a second run skips compiling.
+
+  Args:
+    path: the cache folder; default `$JAXNETS_CACHE_DIR`, else `~/.cache/jaxnets/jax` (or under
+      `$XDG_CACHE_HOME`). Nothing changes if a cache folder is already configured, or if
+      `JAXNETS_COMPILATION_CACHE=0`.
+
+  Returns:
+    The cache folder in use, or None.
+  """
+  if os.environ.get("JAXNETS_COMPILATION_CACHE", "1") == "0":
+    return None
+  if jax.config.jax_compilation_cache_dir:
+    return jax.config.jax_compilation_cache_dir
+  if path is None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    path = os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError:
+    return None
+  jax.config.update("jax_compilation_cache_dir", path)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+  return path
 
 
 def check_dataset(params: Params, data: Dataset, name: str) -> None:
@@ -172,7 +251,7 @@ def check_dataset(params: Params, data: Dataset, name: str) -> None:
       f"{name} targets have shape {np.shape(y)}; the network {list(sizes)} "
       f"expects integer labels (n,) or float targets (n, {sizes[-1]})"
     )
-  if not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+  if not all(_all_finite(a) for a in (x, y)):
     raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers")
 
 
@@ -237,7 +316,7 @@ def fit(
     )
 
   replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
-  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else jnp.asarray
+  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else _to_device
   params = jax.tree.map(put, params)
   if opt_state is None:
     opt_state = optimizer.init(params)
@@ -259,6 +338,7 @@ def fit(
       mesh=mesh,
     )
     evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
+    metrics, evaluated = _local((metrics, evaluated))  # the epoch's one wait for the device
     if not bool(metrics["finite"]):
       raise TrainingDiverged(
         f"epoch {epoch}: the training cost is {float(metrics['train_cost'])} or the params "

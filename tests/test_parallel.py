@@ -1,0 +1,90 @@
+"""Data-parallel training over 8 CPU devices equals training on one (in a subprocess: the device
+count is fixed when JAX starts)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import pytest
+
+import jaxnets as jn
+
+SCRIPT = r"""
+import json
+import jax
+import numpy as np
+import optax
+import jaxnets as jn
+from jaxnets.train import train_epoch
+
+assert len(jax.devices()) == 8, jax.devices()
+mnist = jn.load_mnist()
+data = jn.Dataset(mnist.train.x[:410], mnist.train.y[:410])  # 10 mini-batches of 40, then 10
+params = jn.init_params(jax.random.key(0), [784, 30, 10])
+mesh = jn.data_mesh()
+kwargs = dict(epochs=2, batch_size=40, key=jax.random.key(1), eta=3.0, validation=data)
+one, h1 = jn.fit(params, data, **kwargs)
+eight, h8 = jn.fit(params, data, mesh=mesh, **kwargs)
+pairs = zip(jax.tree.leaves(one), jax.tree.leaves(eight))
+diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
+
+optimizer = optax.sgd(3.0)
+hlo = train_epoch.lower(
+  params, optimizer.init(params), data.x, data.y, jax.random.key(1),
+  batch_size=40, optimizer=optimizer, mesh=mesh,
+).compile().as_text()
+try:
+  jn.fit(params, data, epochs=1, batch_size=20, key=jax.random.key(1), mesh=mesh)
+  error = None
+except ValueError as e:
+  error = str(e)
+print(json.dumps({
+  "diff": diff,
+  "devices": len(eight[0].w.sharding.device_set),
+  "replicated": eight[0].w.sharding.is_fully_replicated,
+  "all_reduce": "all-reduce" in hlo,
+  "cost_diff": abs(h1.train_cost[-1] - h8.train_cost[-1]),
+  "accuracy": [h1.validation_accuracy[-1], h8.validation_accuracy[-1]],
+  "error": error,
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def eight_devices():
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8", JAX_PLATFORMS="cpu")
+  env.pop("JAX_NUM_CPU_DEVICES", None)
+  done = subprocess.run(
+    [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
+  )
+  assert done.returncode == 0, done.stderr[-3000:]
+  return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_eight_devices_train_as_one(eight_devices):
+  assert eight_devices["diff"] <= 1e-5
+  assert eight_devices["cost_diff"] <= 1e-5
+  assert eight_devices["accuracy"][0] == eight_devices["accuracy"][1]
+
+
+def test_the_batch_is_sharded_and_the_params_replicated(eight_devices):
+  assert eight_devices["all_reduce"]  # gradients summed over the devices' shards of the batch
+  assert eight_devices["devices"] == 8 and eight_devices["replicated"]
+
+
+def test_a_batch_size_not_divisible_by_the_devices_is_refused(eight_devices):
+  assert eight_devices["error"] == (
+    "batch_size=20 can't be split evenly over 8 devices; expected a multiple of 8"
+  )
+
+
+def test_one_device_mesh_equals_no_mesh_exactly(mnist):
+  data = jn.Dataset(mnist.train.x[:100], mnist.train.y[:100])
+  params = jn.init_params(jax.random.key(0), [784, 10])
+  kwargs = dict(epochs=1, batch_size=10, key=jax.random.key(1))
+  plain, _ = jn.fit(params, data, **kwargs)
+  meshed, _ = jn.fit(params, data, mesh=jn.data_mesh(jax.devices()[:1]), **kwargs)
+  for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(meshed)):
+    assert (a == b).all()
