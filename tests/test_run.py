@@ -7,6 +7,7 @@ import time
 
 import chex
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -164,7 +165,7 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
     params, opt_state, metrics = epoch(params, opt_state, x, y, key, **kw)
     if diverge_at_epoch_2.calls == 2:
       params = jax.tree.map(lambda a: a * np.nan, params)
-      metrics = {**metrics, "finite": np.bool_(False), "train_cost": np.float32(np.nan)}
+      metrics = {**metrics, "finite": jnp.asarray(False), "train_cost": jnp.asarray(jnp.nan)}
     diverge_at_epoch_2.calls += 1
     return params, opt_state, metrics
 
