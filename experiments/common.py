@@ -137,6 +137,7 @@ def finish(args, results: dict, figures: dict, headers: list[str], rows: list[li
   write_atomic(args.out / "results.json", text.encode())
   for name, fig in figures.items():
     buffer = io.BytesIO()
+    fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     write_atomic(args.out / f"{name}.png", buffer.getvalue())

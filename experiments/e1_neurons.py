@@ -108,6 +108,7 @@ def main(argv=None) -> dict:
   )
   axes[1].set(
     xlabel="scale c of all weights and biases",
+    ylabel="|Δ output| (adder: max |sigmoid − perceptron|)",
     title=f"Largest output change for Δw1 = {dw:g}",
   )
   axes[1].legend(fontsize=8)

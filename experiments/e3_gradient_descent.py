@@ -36,8 +36,13 @@ def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv)
   steps = 50  # cheap: the same in --quick mode
   runs = []
-  for eta in ETAS:
-    path_Tx2 = np.asarray(jn.gradient_descent(cost, jnp.array(V0), eta, steps), np.float64)
+  radius = float(np.hypot(*V0))
+  for i, eta in enumerate(ETAS):
+    # ∇C points away from the minimum, so every path is a ray through 0: start each η from its
+    # own angle (same distance as V0) to tell them apart on the contour plot.
+    angle = np.pi * (0.1 + 0.8 * i / (len(ETAS) - 1))
+    start = jnp.array([radius * np.cos(angle), radius * np.sin(angle)])
+    path_Tx2 = np.asarray(jn.gradient_descent(cost, start, eta, steps), np.float64)
     dist_T = np.linalg.norm(path_Tx2, axis=1)
     runs.append(
       {
@@ -67,7 +72,13 @@ def main(argv=None) -> dict:
   for run, color in zip(runs, [f"C{i}" for i in range(len(runs))]):
     path = run["trajectory"][:12]
     axes[0].plot(path[:, 0], path[:, 1], "o-", ms=3, color=color, lw=1, label=f"η = {run['eta']}")
-  axes[0].set(xlim=(-2, 2), ylim=(-2, 2), aspect="equal", title="First 11 steps from (1, 0.8)")
+    axes[0].plot(*path[0], "o", ms=7, color=color)
+  axes[0].set(
+    xlim=(-2, 2),
+    ylim=(-2, 2),
+    aspect="equal",
+    title=f"First 11 steps, starting at |v| = {radius:.2f}",
+  )
   axes[0].legend(fontsize=8, loc="lower left")
   for run, color in zip(runs, [f"C{i}" for i in range(len(runs))]):
     axes[1].semilogy(np.maximum(run["cost"], 1e-30), color=color, label=f"η = {run['eta']}")

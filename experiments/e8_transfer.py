@@ -117,12 +117,19 @@ def main(argv=None) -> dict:
 
   fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
   for ax, n in zip(axes, (100, 1000)):
-    for name, color in (("fine-tuned", "C0"), ("from scratch", "C1")):
+    styles = (
+      ("fine-tuned", "C0", "-"),
+      ("from scratch", "C1", "-"),
+      ("pre-trained hidden frozen", "C0", ":"),
+      ("random hidden frozen", "C1", ":"),
+    )
+    for name, color, ls in styles:
       for i, curve in enumerate(summary[f"{name}, n={n}"]["test_accuracy"]):
         ax.plot(
           np.arange(1, epochs + 1),
           np.array(curve) * 100,
           color=color,
+          ls=ls,
           alpha=0.7,
           label=name if i == 0 else None,
         )
