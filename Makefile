@@ -24,6 +24,11 @@ train: $(STAMP)
 	$(PY) -m jaxnets train --sizes 784 30 10 --epochs 30 --batch-size 10 --eta 3.0 --seed 0 \
 	  --out runs/book --force
 
+## Every experiment of chapter 1 (experiments/e1_*.py ... e9_*.py), full size: each writes
+## results/<name>/results.json and its plots. Add SEED=n for another seed.
+experiments: $(STAMP)
+	for e in experiments/e[1-9]_*.py; do $(PY) $$e --seed $(or $(SEED),0) || exit 1; done
+
 test: $(TEST_STAMP)
 	$(PY) -m pytest
 
