@@ -59,6 +59,7 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
   folder = os.path.dirname(os.path.abspath(path))
   fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
   try:
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 → what open() would have given
     with os.fdopen(fd, "wb") as f:
       f.write(data)
       f.flush()
@@ -73,6 +74,12 @@ def write_atomic(path: str | os.PathLike, data: bytes) -> None:
     os.fsync(dir_fd)
   finally:
     os.close(dir_fd)
+
+
+def _umask() -> int:
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
 
 
 def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -12,6 +12,7 @@ exactly `sgd_step`'s w ← w − η ∇C.
 """
 
 import dataclasses
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -255,6 +256,13 @@ def check_dataset(params: Params, data: Dataset, name: str) -> None:
     raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers")
 
 
+@functools.lru_cache(maxsize=32)
+def default_optimizer(eta: float) -> optax.GradientTransformation:
+  """`optax.sgd(eta)`, one object per η: `train_epoch` is compiled per optimizer object, so
+  repeated `fit(eta=...)` calls reuse the compiled epoch instead of compiling it again."""
+  return optax.sgd(eta)
+
+
 def fit(
   params: Params,
   train: Dataset,
@@ -305,7 +313,7 @@ def fit(
   if optimizer is None:
     if not np.isfinite(eta) or eta <= 0:
       raise ValueError(f"eta={eta!r}; expected a finite learning rate > 0")
-    optimizer = optax.sgd(eta)
+    optimizer = default_optimizer(float(eta))
   for name, data in (("train", train), ("validation", validation), ("test", test)):
     if data is not None:
       check_dataset(params, data, name)

@@ -60,3 +60,9 @@ def test_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     jn.save_params(path, jn.init_params(jax.random.key(1), [3, 2]))
   chex.assert_trees_all_equal(jn.load_params(path), old)
   assert [f for f in os.listdir(tmp_path) if f.startswith(".tmp")] == []
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+  jn.save_params(tmp_path / "p.npz", jn.init_params(jax.random.key(0), [3, 2]))
+  (tmp_path / "plain").write_bytes(b"")
+  assert os.stat(tmp_path / "p.npz").st_mode & 0o777 == os.stat(tmp_path / "plain").st_mode & 0o777

@@ -125,3 +125,13 @@ def test_fit_bad_data(mnist):
       key=jax.random.key(0),
       validation=jn.Dataset(bad, mnist.train.y[:100]),
     )
+
+
+def test_repeated_fit_calls_with_the_same_eta_compile_once(mnist):
+  data = small(mnist, 100)
+  params = jn.init_params(jax.random.key(0), [784, 10])
+  jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(0), eta=0.5)
+  before = jn.train_epoch._cache_size()
+  for seed in range(3):
+    jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(seed), eta=0.5)
+  assert jn.train_epoch._cache_size() == before
