@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# The tests also prepare and read TFDS datasets: the tfds extra (TensorFlow, about 1.4 GB more).
+# The tests also prepare and read TFDS datasets (the tfds extra: TensorFlow, about 1.4 GB more)
+# and check the benchmark's PyTorch baseline against sgd_step (the bench extra: CPU PyTorch).
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[dev,tfds]'
+	$(PY) -m pip install --quiet -e '.[dev,tfds,bench]'
 	touch $(TEST_STAMP)
 
 ## The book's run: [784, 30, 10], eta 3.0, mini-batch 10, 30 epochs, on the bundled MNIST.
