@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     print(str(e), file=sys.stderr)
     return 128 + e.signum
   except KeyboardInterrupt:
-    print("interrupted before the first epoch ended; nothing was saved", file=sys.stderr)
+    print("interrupted outside training; every file already written is complete", file=sys.stderr)
     return 130
 
 
