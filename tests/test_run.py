@@ -264,25 +264,14 @@ def test_progress_bar_on_a_terminal_lines_otherwise(capsys):
   assert capsys.readouterr() == ("", "")
 
 
-def spawn(out, *extra):
+# The run that is killed and resumed, and its uninterrupted reference: one list, so both are the
+# same run.
+KILLED_RUN = ["train", "--sizes", "784", "30", "10", "--train-size", "20000", "--epochs", "8"]
+
+
+def spawn(out):
   return subprocess.Popen(
-    [
-      sys.executable,
-      "-m",
-      "jaxnets",
-      "train",
-      "--sizes",
-      "784",
-      "30",
-      "10",
-      "--train-size",
-      "20000",
-      "--epochs",
-      "8",
-      "--out",
-      str(out),
-      *extra,
-    ],
+    [sys.executable, "-m", "jaxnets", *KILLED_RUN, "--out", str(out)],
     stdout=subprocess.PIPE,
     stderr=subprocess.PIPE,
     text=True,
@@ -301,25 +290,7 @@ def wait_for(path, proc, timeout=120):
 def reference(tmp_path_factory):
   """The uninterrupted run that the killed and resumed ones must match bit for bit."""
   out = tmp_path_factory.mktemp("reference")
-  assert (
-    main(
-      [
-        "train",
-        "--sizes",
-        "784",
-        "30",
-        "10",
-        "--train-size",
-        "20000",
-        "--epochs",
-        "8",
-        "--quiet",
-        "--out",
-        str(out),
-      ]
-    )
-    == 0
-  )
+  assert main([*KILLED_RUN, "--quiet", "--out", str(out)]) == 0
   return out
 
 
