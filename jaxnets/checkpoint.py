@@ -191,8 +191,9 @@ def load_checkpoint(path: str | os.PathLike, opt_state_like: Any = None) -> Chec
 
   Args:
     path: the checkpoint file.
-    opt_state_like: a state of the same optimizer (e.g. `optimizer.init(params)`), whose
-      structure the saved leaves are put back into; None leaves `opt_state` a list of leaves.
+    opt_state_like: a state of the same optimizer (e.g. `optimizer.init(params)`, or its
+      `jax.eval_shape`), whose structure the saved leaves are put back into; None leaves
+      `opt_state` a list of leaves.
 
   Raises:
     CheckpointError: missing, truncated or corrupt file, or an optimizer state that doesn't fit.

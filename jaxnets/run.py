@@ -120,11 +120,11 @@ def initial_params(config: TrainConfig, key: jax.Array) -> Params:
   )
 
 
-def epoch_line(epoch: int, metrics: dict[str, float]) -> str:
+def epoch_line(epoch: int, metrics: dict[str, float], n_test: int) -> str:
   """The book's line, "Epoch 0: 9129 / 10000", then validation accuracy, cost and seconds."""
   line = f"Epoch {epoch}:"
   if "test_correct" in metrics:
-    line += f" {metrics['test_correct']} / {metrics['test_size']}"
+    line += f" {metrics['test_correct']} / {n_test}"
   if "validation_accuracy" in metrics:
     line += f"  validation {metrics['validation_accuracy']:.2%}"
   return line + f"  cost {metrics['train_cost']:.4f}  {metrics['epoch_seconds']:.2f} s"
@@ -273,7 +273,8 @@ def train(
   history = History()
   if resume:
     ckpt = load_checkpoint(
-      os.path.join(out, CHECKPOINT), optimizer.init(init_params(init_key, sizes, config.init))
+      os.path.join(out, CHECKPOINT),  # the optimizer state's structure, nothing computed:
+      jax.eval_shape(lambda: optimizer.init(init_params(init_key, sizes, config.init))),
     )
     if tuple(ckpt.config["sizes"]) != sizes or layer_sizes(ckpt.params) != sizes:
       raise CheckpointError(
@@ -332,9 +333,8 @@ def train(
   with stop_on_signals() as stop:
 
     def on_epoch(epoch, params, opt_state, metrics):
-      metrics["test_size"] = len(splits.test.x)
       history.append(metrics)
-      report.epoch(epoch_line(epoch, metrics), metrics)
+      report.epoch(epoch_line(epoch, metrics, len(splits.test.x)), metrics)
       last = epoch + 1 == config.epochs
       if (epoch + 1) % config.checkpoint_every == 0 or last or stop["signum"]:
         checkpoint(params, opt_state, epoch + 1)
