@@ -26,14 +26,15 @@ CHUNK = 5_000
 def run(batch_size, chunks, test, seconds, seed):
   """Trains for `seconds` of compute; returns the (seconds, examples, accuracy) after each chunk."""
   init_key, shuffle_key = common.seed_keys(seed)
+  shuffle_words = jn.train.key_words(shuffle_key)
   params = jn.init_params(init_key, [784, 30, 10])
   state = common.sgd_state(params, 3.0)
 
   def chunk_step(params, state, i):
     x_NxI, y_N = chunks[i % len(chunks)]
-    key = jax.random.fold_in(shuffle_key, i)
+    order_N = jn.epoch_order(shuffle_words, i, len(y_N))
     params, state, metrics = jn.train_epoch(
-      params, state, x_NxI, y_N, key, batch_size=batch_size, optimizer=common.SGD
+      params, state, x_NxI, y_N, order_N, batch_size=batch_size, optimizer=common.SGD
     )
     return jax.block_until_ready((params, state, metrics))
 

@@ -31,6 +31,7 @@ from jaxnets.sgd import sgd_step as sgd_step
 from jaxnets.train import History as History
 from jaxnets.train import TrainingDiverged as TrainingDiverged
 from jaxnets.train import data_mesh as data_mesh
+from jaxnets.train import epoch_order as epoch_order
 from jaxnets.train import fit as fit
 from jaxnets.train import train_epoch as train_epoch
 

@@ -165,7 +165,7 @@ class Checkpoint(NamedTuple):
   params: Params
   opt_state: Any  # the optimizer's state pytree
   epoch: int  # epochs completed
-  key: jax.Array  # the shuffle key; epoch e shuffles with fold_in(key, e)
+  key: jax.Array  # the shuffle key; epoch e shuffles with epoch_order(key, e, n)
   config: dict[str, Any]  # the run's TrainConfig as a dict
   history: dict[str, list[float]]  # per-epoch metrics so far
 

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxnets.network import Params, check_inputs, feedforward
+from jaxnets.network import Params, check_inputs, feedforward_batch
 
 
 def quadratic_cost(params: Params, x: ArrayLike, y: ArrayLike) -> jax.Array:
@@ -34,5 +34,5 @@ def quadratic_cost(params: Params, x: ArrayLike, y: ArrayLike) -> jax.Array:
     custom_message=f"argument y must be (n, n_out) = ({x_BxI.shape[0]}, {n_out}), one row per "
     "example of x and one column per output neuron",
   )
-  a_BxO = jax.vmap(feedforward, in_axes=(None, 0))(params, x_BxI)
+  a_BxO = feedforward_batch(params, x_BxI)
   return 0.5 * jnp.sum(jnp.square(y_BxO - a_BxO)) / x_BxI.shape[0]

@@ -11,6 +11,7 @@ is checked on every load.
 
 import functools
 import hashlib
+import mmap
 import os
 import zipfile
 from importlib import resources
@@ -63,12 +64,15 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 def images_to_x(images: np.ndarray) -> np.ndarray:
   """uint8 images (n, ...) with pixels 0..255 → float32 x (n, prod(...)) in [0, 1].
 
-  The result is 64-byte aligned, so that JAX on the CPU can use it in place instead of copying.
+  The result lives in its own anonymous memory map: page-aligned, so that JAX on the CPU uses it
+  in place instead of copying, and not marked for transparent huge pages as NumPy marks large
+  arrays. Where the kernel must compact memory to find huge pages, that mark makes the first
+  write stall: 0.46 to 0.67 s instead of 0.09 s for MNIST's 60,000 training images, measured on
+  this project's 2-core machine.
   """
   flat = images.reshape(len(images), -1)
-  buffer = np.empty(flat.size * 4 + 64, np.uint8)
-  start = -buffer.ctypes.data % 64
-  x = buffer[start : start + flat.size * 4].view(np.float32).reshape(flat.shape)
+  buffer = mmap.mmap(-1, max(flat.size * 4, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+  x = np.frombuffer(buffer, np.float32, count=flat.size).reshape(flat.shape)
   return np.divide(flat, np.float32(255.0), out=x, dtype=np.float32)
 
 

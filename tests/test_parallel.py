@@ -32,7 +32,7 @@ diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
 
 optimizer = optax.sgd(3.0)
 hlo = train_epoch.lower(
-  params, optimizer.init(params), data.x, data.y, jax.random.key(1),
+  params, optimizer.init(params), data.x, data.y, jn.train.epoch_order(jax.random.key(1), 0, 410),
   batch_size=40, optimizer=optimizer, mesh=mesh,
 ).compile().as_text()
 try:

@@ -161,8 +161,8 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
 ):
   epoch = train.train_epoch
 
-  def diverge_at_epoch_2(params, opt_state, x, y, key, **kw):
-    params, opt_state, metrics = epoch(params, opt_state, x, y, key, **kw)
+  def diverge_at_epoch_2(params, opt_state, x, y, order, **kw):
+    params, opt_state, metrics = epoch(params, opt_state, x, y, order, **kw)
     if diverge_at_epoch_2.calls == 2:
       params = jax.tree.map(lambda a: a * np.nan, params)
       metrics = {**metrics, "finite": jnp.asarray(False), "train_cost": jnp.asarray(jnp.nan)}

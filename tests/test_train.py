@@ -6,7 +6,7 @@ import optax
 import pytest
 
 import jaxnets as jn
-from jaxnets.train import epoch_key, minibatch_indices, targets
+from jaxnets.train import epoch_order, key_words, minibatch_indices, targets
 
 
 def small(mnist, n):
@@ -16,7 +16,7 @@ def small(mnist, n):
 def sgd_by_hand(params, data, key, epochs, batch_size, eta):
   x, y = jnp.asarray(data.x), targets(jnp.asarray(data.y), 10)
   for epoch in range(epochs):
-    full, rest = minibatch_indices(epoch_key(key, epoch), len(x), batch_size)
+    full, rest = minibatch_indices(epoch_order(key, epoch, len(x)), batch_size)
     for idx in [*full, *([rest] if len(rest) else [])]:
       params = jn.sgd_step(params, x[idx], y[idx], eta)
   return params
@@ -34,27 +34,66 @@ def test_fit_with_optax_sgd_equals_sgd_step_exactly(mnist):
 
 
 def test_minibatch_indices_are_a_permutation():
-  full, rest = minibatch_indices(jax.random.key(0), 23, 5)
+  full, rest = minibatch_indices(epoch_order(jax.random.key(0), 0, 23), 5)
   assert full.shape == (4, 5) and rest.shape == (3,)
   assert sorted(np.concatenate([np.ravel(full), rest]).tolist()) == list(range(23))
 
 
-def test_one_epoch_of_the_books_network_reaches_90_percent(mnist):
+def test_epoch_order_is_a_function_of_key_and_epoch_alone():
+  key = jax.random.key(3)
+  first = epoch_order(key, 5, 1000)
+  assert first.dtype == np.int32 and sorted(first.tolist()) == list(range(1000))
+  np.testing.assert_array_equal(first, epoch_order(key_words(key), 5, 1000))
+  assert not np.array_equal(first, epoch_order(key, 6, 1000))
+  assert not np.array_equal(first, epoch_order(jax.random.key(4), 5, 1000))
+
+
+def test_train_epoch_on_a_device_permutation_equals_sgd_step(mnist):
+  """Any order works, e.g. one drawn on the device; a short order trains on those examples."""
+  data = small(mnist, 60)
+  params = jn.init_params(jax.random.key(0), [784, 30, 10])
+  order = jax.random.permutation(jax.random.key(2), 60)[:45]
+  optimizer = optax.sgd(3.0)
+  trained, _, metrics = jn.train_epoch(
+    params, optimizer.init(params), data.x, data.y, order, batch_size=10, optimizer=optimizer
+  )
+  x, y = jnp.asarray(data.x), targets(jnp.asarray(data.y), 10)
+  for idx in [order[i : i + 10] for i in range(0, 45, 10)]:
+    params = jn.sgd_step(params, x[idx], y[idx], 3.0)
+  chex.assert_trees_all_equal(trained, params)
+  assert bool(metrics["finite"])
+
+
+def test_train_epoch_names_a_bad_order(mnist):
+  data = small(mnist, 20)
+  params = jn.init_params(jax.random.key(0), [784, 30, 10])
+  optimizer = optax.sgd(3.0)
+  state = optimizer.init(params)
+  kw = dict(batch_size=10, optimizer=optimizer)
+  with pytest.raises(AssertionError, match="argument order_N must be integer indices"):
+    jn.train_epoch(params, state, data.x, data.y, jnp.zeros(20), **kw)
+  with pytest.raises(AssertionError, match=r"argument order_N must be \(n,\) indices"):
+    jn.train_epoch(params, state, data.x, data.y, jnp.zeros((2, 10), jnp.int32), **kw)
+
+
+def test_two_epochs_of_the_books_network_reach_90_percent(mnist):
+  """After one epoch the test accuracy depends much on the shuffle (73% to 90% over 8 shuffle
+  seeds, the book's one run 91.29%); after two, 91.5% to 92.3% over 4 seeds."""
   params = jn.init_params(jax.random.key(0), [784, 30, 10])
   params, history = jn.fit(
     params,
     mnist.train,
-    epochs=1,
+    epochs=2,
     batch_size=10,
     key=jax.random.key(1),
     eta=3.0,
     validation=mnist.validation,
     test=mnist.test,
   )
-  assert history.test_accuracy[0] > 0.88  # the book: 91.29% after one epoch (one seed)
-  assert history.validation_accuracy[0] > 0.88
+  assert history.test_accuracy[-1] > 0.90
+  assert history.validation_accuracy[-1] > 0.90
   assert int(jn.evaluate(params, mnist.test.x, mnist.test.y)) == round(
-    history.test_accuracy[0] * 10_000
+    history.test_accuracy[-1] * 10_000
   )
 
 
