@@ -13,6 +13,7 @@ at the matmul peak allows, the baselines for about `min_seconds` of steps. The t
 """
 
 import dataclasses
+import io
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from jaxnets import reference
+from jaxnets.checkpoint import write_atomic
 
 NETS = ((784, 30, 10), (784, 100, 10), (784, 1024, 1024, 10))
 BATCH_SIZES = (10, 100, 1000)
@@ -42,6 +44,7 @@ class Options:
   peak_n: int | None = None
   max_examples: int = EPOCH
   baselines: bool = True
+  variants: bool = True
 
   @classmethod
   def quick(cls, device: str = "cpu") -> "Options":
@@ -88,11 +91,32 @@ def matmul_peak(device, n: int | None = None, repeats: int = 5) -> float:
   return 2 * n**3 / best / 1e9
 
 
-def time_jax(sizes, batch_size: int, n: int, device, repeats: int) -> dict:
-  """`train_epoch` on n MNIST examples: compile seconds and the median seconds of an epoch."""
+def vmapped_quadratic_cost(params, x_BxI, y_BxO):
+  """`quadratic_cost` with the forward pass `jax.vmap(feedforward)` (the examples first): equal up
+  to float rounding, and the design that `bench --variants` compares with the matrix form."""
   import jax
+  import jax.numpy as jnp
+
+  from jaxnets.network import feedforward
+
+  a_BxO = jax.vmap(feedforward, in_axes=(None, 0))(params, x_BxI)
+  return 0.5 * jnp.sum(jnp.square(y_BxO - a_BxO)) / x_BxI.shape[0]
+
+
+def time_jax(
+  sizes, batch_size: int, n: int, device, repeats: int, shuffle: str = "host", cost=None
+) -> dict:
+  """`train_epoch` on n MNIST examples: compile seconds and the median seconds of an epoch.
+
+  Each timed epoch includes drawing its shuffle: on the host by NumPy (`epoch_order`, as `fit`
+  does), or with `shuffle="device"` by `jax.random.permutation` in its own jitted call. `cost` is
+  the mini-batch cost the steps differentiate (default `quadratic_cost`).
+  """
+  import jax
+  import jax.numpy as jnp
   import optax
 
+  from jaxnets.cost import quadratic_cost
   from jaxnets.data import load_mnist
   from jaxnets.network import init_params
   from jaxnets.train import epoch_order, key_words, train_epoch
@@ -103,22 +127,72 @@ def time_jax(sizes, batch_size: int, n: int, device, repeats: int) -> dict:
   params = jax.device_put(init_params(jax.random.key(0), sizes), device)
   optimizer = optax.sgd(ETA)
   opt_state = optimizer.init(params)
-  words = key_words(jax.random.key(1))
-  order = jax.device_put(epoch_order(words, 0, n), device)
+  key = jax.device_put(jax.random.key(1), device)
+  words = key_words(key)
+  permutation = jax.jit(lambda k: jax.random.permutation(k, n).astype(jnp.int32))
+
+  def order(epoch):
+    if shuffle == "device":
+      return permutation(jax.random.fold_in(key, epoch))
+    return jax.device_put(epoch_order(words, epoch, n), device)
+
+  kwargs = dict(batch_size=batch_size, optimizer=optimizer, cost=cost or quadratic_cost)
   start = time.perf_counter()
-  compiled = train_epoch.lower(
-    params, opt_state, x, y, order, batch_size=batch_size, optimizer=optimizer
-  ).compile()
+  compiled = train_epoch.lower(params, opt_state, x, y, order(0), **kwargs).compile()
   compile_s = time.perf_counter() - start
-  jax.block_until_ready(compiled(params, opt_state, x, y, order))  # first touch of its memory
+  jax.block_until_ready(compiled(params, opt_state, x, y, order(0)))  # first touch of memory
   seconds = []
   for epoch in range(repeats):
-    start = time.perf_counter()  # the host's shuffle counts: fit draws it during an epoch
-    order = jax.device_put(epoch_order(words, epoch + 1, n), device)
-    params, opt_state, metrics = compiled(params, opt_state, x, y, order)
+    start = time.perf_counter()  # the shuffle counts: fit draws one per epoch
+    params, opt_state, metrics = compiled(params, opt_state, x, y, order(epoch + 1))
     jax.block_until_ready((params, metrics))
     seconds.append(time.perf_counter() - start)
   return {"compile_s": compile_s, "seconds": statistics.median(seconds), "examples": n}
+
+
+VARIANT_CASES = (((784, 30, 10), 10), ((784, 100, 10), 1000))
+"""The cases `time_variants` measures: the speed issue's two goals."""
+
+
+def variants() -> dict:
+  """`train_epoch`'s design choices and their alternatives: name → (shuffle, cost)."""
+  return {
+    "as shipped: host shuffle, matrix-form forward": ("host", None),
+    "shuffle by jax.random.permutation": ("device", None),
+    "forward vmapped over the examples": ("host", vmapped_quadratic_cost),
+    "both (the earlier design)": ("device", vmapped_quadratic_cost),
+  }
+
+
+def time_variants(device, repeats: int, max_examples: int = EPOCH, log=print) -> list[dict]:
+  """Seconds per epoch of each of `variants()` on `VARIANT_CASES`, measured side by side."""
+  rows = []
+  for sizes, batch_size in VARIANT_CASES:
+    n = min(max_examples, EPOCH) // batch_size * batch_size
+    for name, (shuffle, cost) in variants().items():
+      t = time_jax(sizes, batch_size, n, device, repeats, shuffle=shuffle, cost=cost)
+      rows.append(
+        {
+          "variant": name,
+          "sizes": list(sizes),
+          "batch_size": batch_size,
+          "epoch_s": t["seconds"] * EPOCH / n,
+        }
+      )
+      log(format_variant(rows, rows[-1]))
+  return rows
+
+
+def format_variant(rows, row) -> str:
+  """One line: the variant, its seconds per epoch and its time relative to the shipped one."""
+  base = next(
+    r for r in rows if r["sizes"] == row["sizes"] and r["batch_size"] == row["batch_size"]
+  )
+  net = "[" + ", ".join(map(str, row["sizes"])) + "]"
+  return (
+    f"{net:>15} {row['batch_size']:>5}  {row['variant']:<46} {row['epoch_s']:>7.3f} s  "
+    f"{row['epoch_s'] / base['epoch_s']:>5.2f}×"
+  )
 
 
 def time_steps(step, batch_size: int, min_seconds: float, max_examples: int) -> dict:
@@ -312,6 +386,9 @@ def run(options: Options, log=print) -> dict:
           results.append(_entry(impl, sizes, batch_size, t["seconds"], t["examples"], peak))
           results[-1]["threads"] = t["threads"]
       log(format_row(results, sizes, batch_size))
+  rows = (
+    time_variants(device, options.repeats, options.max_examples, log) if options.variants else []
+  )
   return {
     "device": options.device,
     "device_kind": device.device_kind,
@@ -328,6 +405,7 @@ def run(options: Options, log=print) -> dict:
     "repeats": options.repeats,
     "results": results,
     "goals": goals(results),
+    "variants": rows,
   }
 
 
@@ -404,6 +482,11 @@ def format_table(report: dict) -> str:
     lines.append(
       f"goal {name}: {g['value']:.2f} (goal ≥ {g['goal']}) {'met' if g['met'] else 'NOT met'}"
     )
+  if report.get("variants"):
+    lines.append(
+      "train_epoch's design choices, side by side (seconds per epoch, × the shipped one):"
+    )
+    lines += [format_variant(report["variants"], r) for r in report["variants"]]
   return "\n".join(lines)
 
 
@@ -431,8 +514,10 @@ def plot(report: dict, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
   fig.tight_layout()
-  fig.savefig(path, dpi=100)
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=100)
   plt.close(fig)
+  write_atomic(path, buffer.getvalue())
 
 
 def main(options: Options, out: str = "results/bench", log=print) -> dict:
@@ -440,9 +525,7 @@ def main(options: Options, out: str = "results/bench", log=print) -> dict:
   report = run(options, log=log)
   os.makedirs(out, exist_ok=True)
   stem = os.path.join(out, f"bench-{options.device}")
-  with open(stem + ".json", "w") as f:
-    json.dump(report, f, indent=2)
-    f.write("\n")
+  write_atomic(stem + ".json", (json.dumps(report, indent=2) + "\n").encode())
   plot(report, stem + ".png")
   log(format_table(report))
   log(f"wrote {stem}.json and {stem}.png")

@@ -91,6 +91,9 @@ def _bench_parser(sub) -> None:
   p.add_argument("--out", default="results/bench", help="folder for bench-DEVICE.json and .png")
   p.add_argument("--quick", action="store_true", help="the small net only, timed briefly")
   p.add_argument("--no-baselines", action="store_true", help="time jaxnets only")
+  p.add_argument(
+    "--no-variants", action="store_true", help="skip timing train_epoch's design alternatives"
+  )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -158,6 +161,7 @@ def _bench(args: argparse.Namespace) -> int:
 
   options = bench.Options.quick(args.device) if args.quick else bench.Options(device=args.device)
   options.baselines = not args.no_baselines
+  options.variants = not args.no_variants
   bench.main(options, out=args.out)
   return 0
 

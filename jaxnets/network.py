@@ -152,7 +152,7 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
   training use. With the examples as columns every matrix product of the gradient is a plain
   one that XLA:CPU hands to its small-matrix kernels (YNNPACK); vmapping puts the examples first,
   and the weight gradient becomes a product of two transposed operands that XLA:CPU runs through
-  slower Eigen code (`python -m jaxnets bench --variants` measures the two side by side).
+  slower Eigen code (`python -m jaxnets bench` times the two side by side).
 
   Args:
     params: the network.

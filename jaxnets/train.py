@@ -112,8 +112,8 @@ def minibatch_indices(order_N: jax.Array, batch_size: int) -> tuple[jax.Array, j
   return order_N[: steps * batch_size].reshape(steps, batch_size), order_N[steps * batch_size :]
 
 
-def _step(params, opt_state, x_BxI, y_BxO, optimizer):
-  cost, grads = jax.value_and_grad(quadratic_cost)(params, x_BxI, y_BxO)
+def _step(params, opt_state, x_BxI, y_BxO, optimizer, cost_fn):
+  cost, grads = jax.value_and_grad(cost_fn)(params, x_BxI, y_BxO)
   updates, opt_state = optimizer.update(grads, opt_state, params)
   return optax.apply_updates(params, updates), opt_state, cost
 
@@ -127,8 +127,10 @@ def chunk_steps(steps: int, batch_size: int) -> int:
   return max(1, min(steps, CHUNK_ROWS // batch_size))
 
 
-@jax.jit(static_argnames=("batch_size", "optimizer", "mesh"))
-def train_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer, mesh=None):
+@jax.jit(static_argnames=("batch_size", "optimizer", "mesh", "cost"))
+def train_epoch(
+  params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer, mesh=None, cost=quadratic_cost
+):
   """One epoch of mini-batch training, compiled whole.
 
   The shuffled mini-batches are gathered from `x_NxI` a chunk of about `CHUNK_ROWS` rows at a
@@ -147,6 +149,8 @@ def train_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer
     batch_size: the mini-batch size m (static).
     optimizer: an optax `GradientTransformation` (static).
     mesh: optional `Mesh` with a "batch" axis: each mini-batch is sharded over it.
+    cost: the mini-batch cost C(params, x (B, I), y (B, O)) each step differentiates (static);
+      default the book's `quadratic_cost`.
 
   Returns:
     (params, opt_state, metrics): metrics["train_cost"] is the mean mini-batch cost over the
@@ -173,8 +177,8 @@ def train_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer
     return x_KxBxI, y_KxBxO
 
   def step(carry, xy):
-    params, opt_state, cost = _step(*carry, *xy, optimizer)
-    return (params, opt_state), cost
+    params, opt_state, cost_value = _step(*carry, *xy, optimizer, cost)
+    return (params, opt_state), cost_value
 
   def chunk(carry, idx_KxB):
     return jax.lax.scan(step, carry, gather(idx_KxB))
