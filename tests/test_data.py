@@ -48,3 +48,14 @@ def test_missing_or_corrupt_file(tmp_path):
   with pytest.raises(jn.DataError, match="can't be read as an npz"):
     data.load_mnist(str(bad))
   assert os.path.exists(bad)
+
+
+def test_images_to_x_is_exact_and_jax_uses_it_in_place(mnist):
+  images = np.arange(256, dtype=np.uint8).reshape(1, 16, 16).repeat(3, axis=0)
+  x = data.images_to_x(images)
+  assert x.shape == (3, 256) and x.dtype == np.float32
+  np.testing.assert_array_equal(x[0], np.arange(256, dtype=np.float32) / np.float32(255))
+  train_x = mnist.train.x
+  assert not train_x.flags.writeable and train_x.ctypes.data % 64 == 0
+  on_device = jn.train._to_device(train_x)
+  assert on_device.unsafe_buffer_pointer() == train_x.ctypes.data  # no 157 MB copy
