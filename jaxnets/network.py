@@ -144,15 +144,14 @@ def feedforward(params: Params, x: ArrayLike) -> jax.Array:
 
 
 def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
-  """`feedforward` on every example of a batch at once, the examples as columns of a matrix.
+  """`feedforward` vmapped over the examples of a batch, kept as the columns of a matrix.
 
-  The book's matrix form (Nielsen, chapter 2): with the batch's activations as the columns of
-  A, one layer is A ← σ(w A + b), b added to every column. It equals
-  `jax.vmap(feedforward, (None, 0))(params, x)` up to float rounding, and is what the cost and
-  training use. With the examples as columns every matrix product of the gradient is a plain
-  one that XLA:CPU hands to its small-matrix kernels (YNNPACK); vmapping puts the examples first,
-  and the weight gradient becomes a product of two transposed operands that XLA:CPU runs through
-  slower Eigen code (`python -m jaxnets bench` times the two side by side).
+  The book's layout for a mini-batch (Nielsen, chapter 2): the activations of its examples are the
+  columns of A, and one layer is A ← σ(w A + b), b added to every column. Here `x.T` is vmapped
+  over its columns and so is each layer's b, broadcast to one column per example. Left unmapped,
+  b would make vmap move the examples to the first axis (to add b to each of them), and the
+  weight gradient would then multiply two transposed operands, which XLA:CPU runs through slower
+  Eigen code instead of YNNPACK (`python -m jaxnets bench` times both layouts side by side).
 
   Args:
     params: the network.
@@ -162,7 +161,7 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
     The outputs, shape (n, n_out): row j is `feedforward(params, x[j])`.
   """
   x_BxI = check_inputs(params, x, "x", rank=2)
-  a_IxB = x_BxI.T
-  for w_OxI, b_O in params:
-    a_IxB = sigmoid(w_OxI @ a_IxB + b_O[:, None])
-  return a_IxB.T
+  n = x_BxI.shape[0]
+  columns = [Layer(w_OxI, jnp.broadcast_to(b_O[:, None], (len(b_O), n))) for w_OxI, b_O in params]
+  in_axes = [Layer(None, 1) for _ in params]
+  return jax.vmap(feedforward, in_axes=(in_axes, 1), out_axes=1)(columns, x_BxI.T).T

@@ -8,9 +8,8 @@ per-example gradients ∇C_Xj estimates the true gradient ∇C (equation (18)).
 Two ways to compute that average, equal up to float rounding:
   - `per_example_gradients`: the book's explanation as code, `jax.vmap(jax.grad(C_x))`, one
     gradient per example, then their mean;
-  - `minibatch_gradient`: `jax.grad` of the mini-batch cost, the forward pass run on the whole
-    mini-batch at once (`feedforward_batch`, the examples as the columns of a matrix, the book's
-    chapter 2 form). This is the fast one and the one `sgd_step` and training use.
+  - `minibatch_gradient`: `jax.grad` of the mini-batch cost, the forward pass vmapped over the
+    examples (`feedforward_batch`). This is the fast one and the one `sgd_step` and training use.
 """
 
 import jax

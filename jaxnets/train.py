@@ -7,8 +7,8 @@ the training cost) is a single `jax.jit` call: a `lax.scan` over the mini-batche
 once per epoch, not once per step, and nothing waits on the device inside an epoch. The same code
 runs on CPU, GPU or TPU, and data-parallel over a `Mesh` of devices.
 
-Each step differentiates the mini-batch cost 1/(2m) Σ ‖y − a‖² (the forward pass on the whole
-mini-batch at once, `feedforward_batch`) and hands the gradient to an optax optimizer; the default
+Each step differentiates the mini-batch cost 1/(2m) Σ ‖y − a‖² (the forward pass vmapped over
+the examples, `feedforward_batch`) and hands the gradient to an optax optimizer; the default
 `optax.sgd(eta)` is exactly `sgd_step`'s w ← w − η ∇C.
 """
 

@@ -60,10 +60,10 @@ def test_quick_bench_writes_a_table_json_and_plot(tmp_path, capsys):
   assert "s/epoch" in out and "1.00×" in out and "the earlier design" in out
 
 
-def test_the_vmapped_cost_the_bench_compares_equals_quadratic_cost(mnist):
+def test_the_examples_first_cost_the_bench_compares_equals_quadratic_cost(mnist):
   params = jn.init_params(jax.random.key(0), [784, 30, 10])
   x, y = mnist.train.x[:10], jax.nn.one_hot(mnist.train.y[:10], 10)
   c1, g1 = jax.value_and_grad(jn.quadratic_cost)(params, x, y)
-  c2, g2 = jax.value_and_grad(bench.vmapped_quadratic_cost)(params, x, y)
+  c2, g2 = jax.value_and_grad(bench.examples_first_quadratic_cost)(params, x, y)
   np.testing.assert_allclose(c1, c2, rtol=1e-6)
   chex.assert_trees_all_close(g1, g2, rtol=1e-4, atol=1e-7)

@@ -45,6 +45,17 @@ def test_feedforward_batch_equals_per_example(key):
   np.testing.assert_allclose(batch, np.stack([jn.feedforward(params, xi) for xi in x]), rtol=1e-6)
 
 
+def test_feedforward_batch_keeps_the_examples_as_columns(key):
+  """vmap must not move the examples to the front between layers (the book's w A + b layout):
+  the only transposes are of x going in and of the outputs coming out."""
+  params = jn.init_params(key, [5, 4, 3, 2])
+  jaxpr = jax.make_jaxpr(jn.feedforward_batch)(params, jnp.ones((6, 5))).jaxpr
+  transposes = [e for e in jaxpr.eqns if e.primitive.name == "transpose"]
+  assert [t.outvars[0].aval.shape for t in transposes] == [(5, 6), (6, 2)]
+  dots = [e for e in jaxpr.eqns if e.primitive.name == "dot_general"]
+  assert [d.outvars[0].aval.shape for d in dots] == [(4, 6), (3, 6), (2, 6)]  # w @ A
+
+
 def test_wrong_shapes_raise_errors_that_name_them(key):
   params = jn.init_params(key, [784, 30, 10])
   with pytest.raises(AssertionError, match=r"argument x has shape \(785,\).*expects 784"):
