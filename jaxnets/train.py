@@ -144,8 +144,10 @@ def train_epoch(
     opt_state: `optimizer`'s state.
     x_NxI: the training inputs.
     y_N: their labels (N,) int, or targets (N, n_out) float.
-    order_N: the epoch's order, indices into `x_NxI` (`epoch_order`, or any permutation such as
-      `jax.random.permutation(key, N)`); a shorter index array trains on those examples only.
+    order_N: the epoch's order, indices into `x_NxI`, each in [0, N) (`epoch_order`, or any
+      permutation such as `jax.random.permutation(key, N)`); a shorter index array trains on
+      those examples only. Their values are not checked (that would wait on the device), and
+      JAX's gather clamps an index out of range.
     batch_size: the mini-batch size m (static).
     optimizer: an optax `GradientTransformation` (static).
     mesh: optional `Mesh` with a "batch" axis: each mini-batch is sharded over it.
