@@ -351,7 +351,7 @@ def train(
   with stop_on_signals() as stop:
 
     def on_epoch(epoch, params, opt_state, metrics):
-      if out is not None and not history.train_cost:  # after the first epoch's compiling
+      if out is not None and epoch == done:  # after this process's first epoch and its compiling
         preload_plotting()
       history.append(metrics)
       report.epoch(epoch_line(epoch, metrics, len(splits.test.x)), metrics)
