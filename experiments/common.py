@@ -18,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 
 import jaxnets as jn  # noqa: E402
-from jaxnets.checkpoint import write_atomic  # noqa: E402
+from jaxnets.runs.checkpoint import write_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

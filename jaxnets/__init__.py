@@ -1,38 +1,89 @@
-"""jaxnets: the mechanics of Nielsen's chapter 1 as pure JAX functions over parameter pytrees."""
+"""jaxnets: the mechanics of Nielsen's chapter 1 as pure JAX functions over parameter pytrees.
 
-from jaxnets.checkpoint import CheckpointError as CheckpointError
-from jaxnets.checkpoint import load_params as load_params
-from jaxnets.checkpoint import save_params as save_params
-from jaxnets.cost import quadratic_cost as quadratic_cost
-from jaxnets.data import DataError as DataError
-from jaxnets.data import Dataset as Dataset
-from jaxnets.data import Splits as Splits
-from jaxnets.data import load_mnist as load_mnist
-from jaxnets.datasets import load_dataset as load_dataset
-from jaxnets.datasets import load_idx as load_idx
-from jaxnets.datasets import load_tfds as load_tfds
-from jaxnets.datasets import read_idx as read_idx
-from jaxnets.evaluation import accuracy as accuracy
-from jaxnets.evaluation import evaluate as evaluate
-from jaxnets.evaluation import predict as predict
-from jaxnets.gradient_descent import gradient_descent as gradient_descent
-from jaxnets.network import Layer as Layer
-from jaxnets.network import Params as Params
-from jaxnets.network import feedforward as feedforward
-from jaxnets.network import feedforward_batch as feedforward_batch
-from jaxnets.network import init_params as init_params
-from jaxnets.network import layer_sizes as layer_sizes
-from jaxnets.neurons import perceptron as perceptron
-from jaxnets.neurons import sigmoid as sigmoid
-from jaxnets.neurons import sigmoid_neuron as sigmoid_neuron
-from jaxnets.sgd import minibatch_gradient as minibatch_gradient
-from jaxnets.sgd import per_example_gradients as per_example_gradients
-from jaxnets.sgd import sgd_step as sgd_step
-from jaxnets.train import History as History
-from jaxnets.train import TrainingDiverged as TrainingDiverged
-from jaxnets.train import data_mesh as data_mesh
-from jaxnets.train import epoch_order as epoch_order
-from jaxnets.train import fit as fit
-from jaxnets.train import train_epoch as train_epoch
+The book, one idea a module, read in this order: `neurons` (perceptron, sigmoid neuron),
+`network` (feed-forward sigmoid layers), `cost` (the quadratic cost), `gradient_descent`, `sgd`
+(a step and an epoch of mini-batch SGD), `evaluation` (accuracy), `train` (epochs compiled whole,
+validation and test, `fit`). The tooling sits behind it in subpackages: `jaxnets.data` (bundled
+MNIST, IDX folders, TFDS), `jaxnets.runs` (config, checkpoints, a run's folder, the command line)
+and `jaxnets.bench` (the benchmark and its NumPy and PyTorch baselines).
+
+Arrays are named by their shapes, as in nanodo: `w_OxI` has shape (O, I). The letters:
+
+  N  examples of a dataset              B  examples of a mini-batch (m in the book)
+  I  inputs of a layer (n_in)           O  outputs of a layer (n_out)
+  S  mini-batches (steps) of an epoch   K  mini-batches gathered at once (a chunk)
+  C  chunks of an epoch                 R  examples of the last, smaller mini-batch
+  M  members of a population of networks trained at once
+"""
+
+from jaxnets._checks import InputError
+from jaxnets.cost import quadratic_cost
+from jaxnets.data import DataError, Splits, load_dataset, load_idx, load_mnist, load_tfds, read_idx
+from jaxnets.evaluation import accuracy, evaluate, predict
+from jaxnets.gradient_descent import gradient_descent
+from jaxnets.network import Layer, Params, feedforward, feedforward_batch, init_params, layer_sizes
+from jaxnets.neurons import perceptron, sigmoid, sigmoid_neuron
+from jaxnets.runs.checkpoint import CheckpointError, load_params, save_params
+from jaxnets.sgd import minibatch_gradient, per_example_gradients, sgd_epoch, sgd_step
+from jaxnets.train import (
+  SGD,
+  Dataset,
+  History,
+  TrainingDiverged,
+  data_mesh,
+  epoch_order,
+  fit,
+  train_epoch,
+  with_learning_rate,
+)
+
+__all__ = [
+  # neurons
+  "perceptron",
+  "sigmoid",
+  "sigmoid_neuron",
+  # network
+  "Layer",
+  "Params",
+  "feedforward",
+  "feedforward_batch",
+  "init_params",
+  "layer_sizes",
+  # cost
+  "quadratic_cost",
+  # gradient descent and SGD
+  "gradient_descent",
+  "minibatch_gradient",
+  "per_example_gradients",
+  "sgd_epoch",
+  "sgd_step",
+  # evaluation
+  "accuracy",
+  "evaluate",
+  "predict",
+  # training
+  "SGD",
+  "Dataset",
+  "History",
+  "TrainingDiverged",
+  "data_mesh",
+  "epoch_order",
+  "fit",
+  "train_epoch",
+  "with_learning_rate",
+  # errors
+  "InputError",
+  # tooling: data and saved networks
+  "CheckpointError",
+  "DataError",
+  "Splits",
+  "load_dataset",
+  "load_idx",
+  "load_mnist",
+  "load_params",
+  "load_tfds",
+  "read_idx",
+  "save_params",
+]
 
 __version__ = "0.1.0"

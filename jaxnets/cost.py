@@ -11,7 +11,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxnets.network import Params, check_inputs, feedforward_batch
+from jaxnets._checks import check_inputs
+from jaxnets.network import Params, feedforward_batch
 
 
 def quadratic_cost(params: Params, x: ArrayLike, y: ArrayLike) -> jax.Array:
@@ -36,3 +37,10 @@ def quadratic_cost(params: Params, x: ArrayLike, y: ArrayLike) -> jax.Array:
   )
   a_BxO = feedforward_batch(params, x_BxI)
   return 0.5 * jnp.sum(jnp.square(y_BxO - a_BxO)) / x_BxI.shape[0]
+
+
+def targets(y: jax.Array, n_out: int) -> jax.Array:
+  """Desired outputs: one-hot vectors (n, n_out) for integer labels, float targets unchanged."""
+  if jnp.issubdtype(y.dtype, jnp.integer):
+    return jax.nn.one_hot(y, n_out, dtype=jnp.float32)
+  return y

@@ -14,9 +14,10 @@ Two ways to compute that average, equal up to float rounding:
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.typing import ArrayLike
 
-from jaxnets.cost import quadratic_cost
+from jaxnets.cost import quadratic_cost, targets
 from jaxnets.network import Params
 
 
@@ -59,3 +60,36 @@ def sgd_step(params: Params, x: ArrayLike, y: ArrayLike, eta: ArrayLike) -> Para
   """
   grads = minibatch_gradient(params, x, y)
   return jax.tree.map(lambda p, g: p - jnp.asarray(eta, p.dtype) * g, params, grads)
+
+
+def minibatch_indices(order_N: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
+  """An epoch's order cut into mini-batches, as the book's slicing does.
+
+  Returns:
+    (full_SxB, rest_R): S = n // batch_size full mini-batches of indices, and the R = n % batch_size
+    indices of a last, smaller mini-batch, possibly empty.
+  """
+  steps = order_N.shape[0] // batch_size
+  return order_N[: steps * batch_size].reshape(steps, batch_size), order_N[steps * batch_size :]
+
+
+def sgd_epoch(
+  params: Params, x: ArrayLike, y: ArrayLike, order: ArrayLike, batch_size: int, eta: float
+) -> Params:
+  """One epoch the book's way: `sgd_step` on each mini-batch of `order`, in a Python loop.
+
+  The reference `jaxnets.train_epoch` (one compiled program) is tested against.
+
+  Args:
+    params: the network.
+    x: training inputs (N, n_in).
+    y: integer labels (N,) or float targets (N, n_out).
+    order: the epoch's shuffle, indices into x (e.g. `epoch_order(key, epoch, N)`).
+    batch_size: the mini-batch size m; a last, smaller mini-batch takes the rest.
+    eta: the learning rate η.
+  """
+  full_SxB, rest_R = minibatch_indices(np.asarray(order), batch_size)
+  y_NxO = targets(jnp.asarray(y), params[-1].w.shape[0])
+  for idx_B in [*full_SxB, *([rest_R] if len(rest_R) else [])]:
+    params = sgd_step(params, jnp.asarray(x)[idx_B], y_NxO[idx_B], eta)
+  return params

@@ -1,23 +1,20 @@
-"""Training: epochs of mini-batch SGD, each epoch one compiled program.
+"""Training: epochs of mini-batch SGD, each epoch one compiled program (Nielsen's `SGD`).
 
-The book's `SGD` loop, for each epoch: shuffle the training data, cut it into mini-batches of
-size m, take one gradient step per mini-batch, then evaluate. Here the shuffle is drawn on the
-host (`epoch_order`) while the device trains the previous epoch, and a whole epoch (every step,
-the training cost) is a single `jax.jit` call: a `lax.scan` over the mini-batches, so Python runs
-once per epoch, not once per step, and nothing waits on the device inside an epoch. The same code
+For each epoch: shuffle the training data, cut it into mini-batches of size m, take one gradient
+step per mini-batch, then evaluate on the validation and test sets. A whole epoch is one
+`jax.jit` call, a `lax.scan` over its mini-batches, so Python runs once per epoch; the same code
 runs on CPU, GPU or TPU, and data-parallel over a `Mesh` of devices.
 
-Each step differentiates the mini-batch cost 1/(2m) Σ ‖y − a‖² (the forward pass vmapped over
-the examples, `feedforward_batch`) and hands the gradient to an optax optimizer; the default
-`optax.sgd(eta)` is exactly `sgd_step`'s w ← w − η ∇C.
+Each step differentiates the mini-batch cost C = 1/(2m) Σ ‖y − a‖² and hands the gradient to an
+optax optimizer. The default, `SGD`, is `optax.sgd` with η in its state
+(`optax.inject_hyperparams`): w ← w − η ∇C, the bits of `sgd_step`, and one compiled epoch serves
+every η.
 """
 
 import dataclasses
-import functools
-import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import chex
 import jax
@@ -25,11 +22,32 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from jax.typing import ArrayLike
 
-from jaxnets.cost import quadratic_cost
-from jaxnets.data import Dataset
+from jaxnets._checks import (
+  InputError,
+  check_batch_size,
+  check_dataset,
+  check_eta,
+  check_int,
+  sizes_of,
+)
+from jaxnets.cost import quadratic_cost, targets
 from jaxnets.evaluation import evaluate
-from jaxnets.network import Params, check_params, layer_sizes
+from jaxnets.network import Params
+from jaxnets.sgd import minibatch_indices
+
+
+class Dataset(NamedTuple):
+  """Examples: inputs x (N, n_in) float, and y: integer labels (N,) for classification or float
+  targets (N, n_out) for regression."""
+
+  x: ArrayLike
+  y: ArrayLike
+
+
+SGD = optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(learning_rate=3.0)
+"""Plain SGD, w ← w − η ∇C, with η in the optimizer state: `with_learning_rate` sets it."""
 
 
 class TrainingDiverged(FloatingPointError):
@@ -62,13 +80,6 @@ class History:
     return cls(**{k: list(v) for k, v in d.items() if k in names})
 
 
-def targets(y: jax.Array, n_out: int) -> jax.Array:
-  """Desired outputs: one-hot vectors (n, n_out) for integer labels, float targets unchanged."""
-  if jnp.issubdtype(y.dtype, jnp.integer):
-    return jax.nn.one_hot(y, n_out, dtype=jnp.float32)
-  return y
-
-
 @jax.jit
 def _eval_metrics(params, x_NxI, y_N):
   """(cost, correct) on a dataset; correct counts argmax hits (−1 for regression targets)."""
@@ -86,11 +97,8 @@ def key_words(key: jax.Array) -> tuple[int, ...]:
 def epoch_order(key: jax.Array | tuple[int, ...], epoch: int, n: int) -> np.ndarray:
   """The shuffle of epoch `epoch`: a random permutation of range(n), int32.
 
-  A function of (key, epoch) alone, so that resuming at any epoch repeats the same order. It is
-  drawn on the host by NumPy (PCG64, seeded with the key's words and the epoch), as a data
-  loader would: a permutation of 50,000 takes about 0.5 ms there and `fit` draws it while the
-  device trains the previous epoch, where `jax.random.permutation`'s sorts take about 23 ms of a
-  2-core CPU's epoch.
+  A function of (key, epoch) alone, so that resuming at any epoch repeats the same order: NumPy's
+  PCG64 seeded with the key's words and the epoch, drawn on the host as a data loader would.
 
   Args:
     key: a JAX PRNG key, or its `key_words` (which avoids reading the device again).
@@ -99,17 +107,6 @@ def epoch_order(key: jax.Array | tuple[int, ...], epoch: int, n: int) -> np.ndar
   """
   words = key if isinstance(key, tuple) else key_words(key)
   return np.random.default_rng([*words, epoch]).permutation(n).astype(np.int32)
-
-
-def minibatch_indices(order_N: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
-  """An epoch's order cut into mini-batches, as the book's slicing does.
-
-  Returns:
-    (full_SxB, rest_R): S = n // batch_size full mini-batches of indices, and the R = n % batch_size
-    indices of a last, smaller mini-batch, possibly empty.
-  """
-  steps = order_N.shape[0] // batch_size
-  return order_N[: steps * batch_size].reshape(steps, batch_size), order_N[steps * batch_size :]
 
 
 def _step(params, opt_state, x_BxI, y_BxO, optimizer, cost_fn):
@@ -133,11 +130,9 @@ def train_epoch(
 ):
   """One epoch of mini-batch training, compiled whole.
 
-  The shuffled mini-batches are gathered from `x_NxI` a chunk of about `CHUNK_ROWS` rows at a
-  time (an outer `lax.scan` over chunks, an inner one over their mini-batches): a gather from the
-  whole training set is costly per call on the CPU (XLA splits it over threads, sized by the
-  training set), and the chunk avoids a shuffled copy of the whole set. The steps, their order and
-  their arithmetic are those of looping `sgd_step` over `minibatch_indices`.
+  The steps, their order and their arithmetic are those of `sgd_epoch`, the Python loop of
+  `sgd_step` over `minibatch_indices(order_N, batch_size)`: a `lax.scan` over chunks of about
+  `CHUNK_ROWS` training rows gathered at once, and within a chunk over its mini-batches.
 
   Args:
     params: the network.
@@ -214,81 +209,53 @@ def data_mesh(devices: list | None = None) -> Mesh:
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
 
 
-def _all_finite(a) -> bool:
-  """Whether an array holds no NaN or Inf: its min and max are finite (no temporary array)."""
-  a = np.asarray(a)
-  if a.size == 0 or not np.issubdtype(a.dtype, np.floating):
-    return True
-  return bool(np.isfinite(np.min(a)) and np.isfinite(np.max(a)))
-
-
 def _to_device(a) -> jax.Array:
   """An array on the default device; a read-only NumPy array may be used in place, not copied."""
   if isinstance(a, np.ndarray) and not a.flags.writeable:
-    return jax.device_put(a)  # zero-copy on the CPU where its memory is aligned
+    return jax.device_put(a)
   return jnp.asarray(a)
 
 
-def enable_compilation_cache(path: str | None = None) -> str | None:
-  """Turns on JAX's persistent compilation cache, so a second run skips compiling.
+def with_learning_rate(opt_state: Any, eta: float) -> Any:
+  """`opt_state` with its learning rate η set, for an optimizer made by `optax.inject_hyperparams`
+  (such as `SGD`): changing η changes the state, not the compiled program.
 
-  Args:
-    path: the cache folder; default `$JAXNETS_CACHE_DIR`, else `~/.cache/jaxnets/jax` (or under
-      `$XDG_CACHE_HOME`). Nothing changes if a cache folder is already configured, or if
-      `JAXNETS_COMPILATION_CACHE=0`.
-
-  Returns:
-    The cache folder in use, or None.
+  Raises:
+    InputError: the state has no injected `learning_rate`, or η is not a finite number > 0.
   """
-  if os.environ.get("JAXNETS_COMPILATION_CACHE", "1") == "0":
-    return None
-  if jax.config.jax_compilation_cache_dir:
-    return jax.config.jax_compilation_cache_dir
-  if path is None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
-  try:
-    os.makedirs(path, exist_ok=True)
-  except OSError:
-    return None
-  jax.config.update("jax_compilation_cache_dir", path)
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-  return path
-
-
-def check_dataset(params: Params, data: Dataset, name: str) -> None:
-  """Raises ValueError naming `name` if `data` doesn't fit the network (sizes, dtypes, values)."""
-  sizes = layer_sizes(params)
-  x, y = data
-  if np.ndim(x) != 2 or np.shape(x)[1] != sizes[0]:
-    raise ValueError(
-      f"{name} inputs have shape {np.shape(x)}; the network {list(sizes)} expects (n, {sizes[0]})"
+  eta = check_eta(eta)
+  hyperparams = getattr(opt_state, "hyperparams", None)
+  if not isinstance(hyperparams, dict) or "learning_rate" not in hyperparams:
+    raise InputError(
+      f"eta={eta!r} needs an optimizer with its learning rate in its state "
+      "(optax.inject_hyperparams), such as jaxnets.SGD; pass the optimizer's own learning rate "
+      "instead"
     )
-  if np.shape(y)[:1] != np.shape(x)[:1]:
-    raise ValueError(f"{name} has {np.shape(x)[0]} inputs but {np.shape(y)[0]} labels/targets")
-  if np.issubdtype(np.asarray(y).dtype, np.integer):
-    if np.ndim(y) != 1:
-      raise ValueError(f"{name} labels have shape {np.shape(y)}; expected (n,)")
-    lo, hi = int(np.min(y)), int(np.max(y))
-    if lo < 0 or hi >= sizes[-1]:
-      raise ValueError(
-        f"{name} labels span {lo}..{hi}; the network's {sizes[-1]} outputs "
-        f"expect labels in 0..{sizes[-1] - 1}"
-      )
-  elif np.shape(y)[1:] != (sizes[-1],):
-    raise ValueError(
-      f"{name} targets have shape {np.shape(y)}; the network {list(sizes)} "
-      f"expects integer labels (n,) or float targets (n, {sizes[-1]})"
-    )
-  if not all(_all_finite(a) for a in (x, y)):
-    raise ValueError(f"{name} holds NaN or infinite values; expected finite numbers")
+  rate = hyperparams["learning_rate"]
+  return opt_state._replace(
+    hyperparams={**hyperparams, "learning_rate": jnp.asarray(eta, rate.dtype)}
+  )
 
 
-@functools.lru_cache(maxsize=32)
-def default_optimizer(eta: float) -> optax.GradientTransformation:
-  """`optax.sgd(eta)`, one object per η: `train_epoch` is compiled per optimizer object, so
-  repeated `fit(eta=...)` calls reuse the compiled epoch instead of compiling it again."""
-  return optax.sgd(eta)
+def check_training(
+  params: Params,
+  train: Dataset,
+  *,
+  epochs: int,
+  batch_size: int,
+  validation: Dataset | None = None,
+  test: Dataset | None = None,
+  mesh: Mesh | None = None,
+) -> None:
+  """Every check `fit` makes of its arguments, before any work: raises `InputError` naming the
+  bad value (chex's AssertionError for malformed params)."""
+  sizes = sizes_of(params)
+  check_int("epochs", epochs, minimum=0)
+  n = np.shape(train.x)[0] if np.ndim(train.x) else 0
+  check_batch_size(batch_size, n, mesh.size if mesh is not None else 1)
+  for name, data in (("training", train), ("validation", validation), ("test", test)):
+    if data is not None:
+      check_dataset(sizes, data, name)
 
 
 def fit(
@@ -298,15 +265,17 @@ def fit(
   epochs: int,
   batch_size: int,
   key: jax.Array,
-  eta: float = 3.0,
+  eta: float | None = None,
   optimizer: optax.GradientTransformation | None = None,
   opt_state: Any = None,
   validation: Dataset | None = None,
   test: Dataset | None = None,
   start_epoch: int = 0,
   mesh: Mesh | None = None,
+  cost: Callable[[Params, jax.Array, jax.Array], jax.Array] = quadratic_cost,
+  history: "History | None" = None,
   on_epoch: Callable[[int, Params, Any, dict[str, float]], None] | None = None,
-) -> tuple[Params, History]:
+) -> tuple[Params, "History"]:
   """Trains a network by mini-batch SGD, evaluating after every epoch.
 
   Args:
@@ -315,58 +284,67 @@ def fit(
     epochs: how many epochs to run (counting from `start_epoch`).
     batch_size: the mini-batch size m.
     key: PRNG key for the shuffles; epoch e uses `epoch_order(key, e, n)`.
-    eta: the learning rate η of the default optimizer `optax.sgd(eta)`.
-    optimizer: any optax optimizer; default `optax.sgd(eta)`.
+    eta: the learning rate η, set in the optimizer's state (`with_learning_rate`); default 3.0
+      for the default optimizer, else the optimizer's own.
+    optimizer: an optax optimizer; default `SGD`.
     opt_state: the optimizer's state to continue from (resuming); default a fresh one.
     validation: evaluated after each epoch, if given.
     test: evaluated after each epoch, if given.
     start_epoch: the index of the first epoch (resuming a run).
     mesh: a `Mesh` with a "batch" axis to train data-parallel (see `data_mesh`).
-    on_epoch: called after each epoch with (epoch, params, opt_state, metrics of that epoch).
+    cost: the mini-batch cost each step differentiates; default `quadratic_cost`.
+    history: a prior run's metrics, extended in place by this run's epochs and returned.
+    on_epoch: called after each epoch with (epoch, params, opt_state, that epoch's metrics). If
+      it has a `begin` method, `begin(start_epoch)` is called once every argument has been
+      checked, before the first epoch.
 
   Returns:
-    (params, history): the trained network and its per-epoch metrics.
+    (params, history): the trained network and the per-epoch metrics.
 
   Raises:
-    ValueError: bad sizes or data; TrainingDiverged: NaN or Inf, naming the epoch.
+    InputError: bad sizes, data, batch size or η; TrainingDiverged: NaN or Inf, naming the epoch.
   """
-  check_params(params)
-  if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-    raise ValueError(f"epochs={epochs!r}; expected an integer ≥ 0")
+  check_training(
+    params,
+    train,
+    epochs=epochs,
+    batch_size=batch_size,
+    validation=validation,
+    test=test,
+    mesh=mesh,
+  )
   n = np.shape(train.x)[0]
-  if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-    raise ValueError(
-      f"batch_size={batch_size!r}; expected an integer from 1 to the {n} training examples"
-    )
   if optimizer is None:
-    if not np.isfinite(eta) or eta <= 0:
-      raise ValueError(f"eta={eta!r}; expected a finite learning rate > 0")
-    optimizer = default_optimizer(float(eta))
-  for name, data in (("train", train), ("validation", validation), ("test", test)):
-    if data is not None:
-      check_dataset(params, data, name)
-  if mesh is not None and batch_size % mesh.size:
-    raise ValueError(
-      f"batch_size={batch_size} can't be split evenly over {mesh.size} devices; "
-      f"expected a multiple of {mesh.size}"
-    )
+    optimizer = SGD
+    eta = 3.0 if eta is None and opt_state is None else eta
+  if opt_state is None:
+    opt_state = optimizer.init(params)
+  if eta is not None:
+    opt_state = with_learning_rate(opt_state, eta)
+  history = History() if history is None else history
+  if on_epoch is not None and hasattr(on_epoch, "begin"):
+    on_epoch.begin(start_epoch)
 
   replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
   put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else _to_device
-  params = jax.tree.map(put, params)
-  if opt_state is None:
-    opt_state = optimizer.init(params)
-  opt_state = jax.tree.map(put, opt_state)
+  params, opt_state = jax.tree.map(put, (params, opt_state))
   x_NxI, y_N = put(train.x), put(train.y)
   evals = {k: (put(d.x), put(d.y)) for k, d in (("validation", validation), ("test", test)) if d}
 
   words = key_words(key)
   order_N = put(epoch_order(words, start_epoch, n))
-  history = History()
   for epoch in range(start_epoch, start_epoch + epochs):
     start = time.perf_counter()
     params, opt_state, metrics = train_epoch(
-      params, opt_state, x_NxI, y_N, order_N, batch_size=batch_size, optimizer=optimizer, mesh=mesh
+      params,
+      opt_state,
+      x_NxI,
+      y_N,
+      order_N,
+      batch_size=batch_size,
+      optimizer=optimizer,
+      mesh=mesh,
+      cost=cost,
     )
     evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
     if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
@@ -379,8 +357,8 @@ def fit(
         "(try a smaller eta)"
       )
     summary = {"train_cost": float(metrics["train_cost"])}
-    for k, (cost, correct) in evaluated.items():
-      summary[f"{k}_cost"] = float(cost)
+    for k, (cost_value, correct) in evaluated.items():
+      summary[f"{k}_cost"] = float(cost_value)
       if int(correct) >= 0:
         summary[f"{k}_correct"] = int(correct)
         summary[f"{k}_accuracy"] = int(correct) / evals[k][0].shape[0]

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 import jaxnets as jn
-from jaxnets import bench, reference
-from jaxnets.main import main
+from jaxnets.bench import bench
+from jaxnets.bench import numpy_reference as reference
+from jaxnets.runs.cli import main
 from jaxnets.train import targets
 
 

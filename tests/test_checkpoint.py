@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import jaxnets as jn
-from jaxnets import checkpoint
+from jaxnets.runs import checkpoint
 
 
 def test_save_load_round_trip_is_exact(tmp_path):

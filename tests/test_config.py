@@ -1,6 +1,6 @@
 import pytest
 
-from jaxnets.config import ConfigError, TrainConfig, load_config_file
+from jaxnets.runs.config import ConfigError, TrainConfig, load_config_file
 
 
 def test_defaults_are_the_books_run():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import jaxnets as jn
-from jaxnets import data
+from jaxnets.data import mnist as data
 
 
 def test_mnist_has_the_books_split(mnist):

@@ -16,8 +16,8 @@ import pytest
 import tensorflow_datasets as tfds
 
 import jaxnets as jn
-from jaxnets import datasets
-from jaxnets.main import main
+from jaxnets.data import tfds as datasets
+from jaxnets.runs.cli import main
 
 # --- IDX folders -------------------------------------------------------------------------------
 

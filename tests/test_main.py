@@ -6,7 +6,7 @@ import chex
 import pytest
 
 import jaxnets as jn
-from jaxnets.main import main
+from jaxnets.runs.cli import main
 
 
 def run_cli(*args, cwd=None):

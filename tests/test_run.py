@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 import jaxnets as jn
-from jaxnets import run, train
-from jaxnets.checkpoint import load_checkpoint
-from jaxnets.config import TrainConfig
-from jaxnets.main import main
+from jaxnets import train
+from jaxnets.runs import run
+from jaxnets.runs.checkpoint import load_checkpoint
+from jaxnets.runs.cli import main
+from jaxnets.runs.config import TrainConfig
 
 SMALL = ["--sizes", "784", "30", "10", "--train-size", "1000", "--batch-size", "10", "--quiet"]
 
@@ -224,17 +225,17 @@ def test_non_finite_input_data_is_refused(tmp_path, capsys, monkeypatch):
 
 def test_wrong_data_checksum_is_refused(tmp_path, capsys, monkeypatch):
   copy = tmp_path / "mnist.npz"
-  raw = bytearray(open(jn.data.bundled_mnist_path(), "rb").read())
+  raw = bytearray(open(jn.data.mnist.bundled_mnist_path(), "rb").read())
   raw[5_000_000] ^= 0xFF  # one flipped byte in the middle of the pixels
   copy.write_bytes(bytes(raw))
-  monkeypatch.setattr(jn.data, "bundled_mnist_path", lambda: str(copy))
-  jn.data.load_mnist.cache_clear()
+  monkeypatch.setattr(jn.data.mnist, "bundled_mnist_path", lambda: str(copy))
+  jn.data.mnist.load_mnist.cache_clear()
   try:
     assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == 2
   finally:
-    jn.data.load_mnist.cache_clear()
+    jn.data.mnist.load_mnist.cache_clear()
   err = capsys.readouterr().err
-  assert "has sha256" in err and f"expected {jn.data.MNIST_SHA256}" in err
+  assert "has sha256" in err and f"expected {jn.data.mnist.MNIST_SHA256}" in err
   assert not (tmp_path / "out").exists()
 
 

@@ -146,12 +146,12 @@ def test_fit_bad_data(mnist):
   params = jn.init_params(jax.random.key(0), [785, 10])
   with pytest.raises(
     ValueError,
-    match=r"train inputs have shape \(100, 784\); the network "
+    match=r"training inputs have shape \(100, 784\); the network "
     r"\[785, 10\] expects \(n, 785\)",
   ):
     jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(0))
   params = jn.init_params(jax.random.key(0), [784, 5])
-  with pytest.raises(ValueError, match="labels span 0..9; the network's 5 outputs"):
+  with pytest.raises(ValueError, match=r"labels span 0..9; the network \[784, 5\] has 5 outputs"):
     jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(0))
   bad = np.array(small(mnist, 100).x)
   bad[3, 4] = np.nan

@@ -9,8 +9,8 @@ status 2; nothing is written before all the input has been checked.
 import argparse
 import sys
 
-from jaxnets.checkpoint import CheckpointError
-from jaxnets.config import ConfigError, TrainConfig, load_config_file
+from jaxnets.runs.checkpoint import CheckpointError
+from jaxnets.runs.config import ConfigError, TrainConfig, load_config_file
 from jaxnets.data import DataError
 
 # Flags that map one-to-one onto TrainConfig fields.
@@ -112,7 +112,7 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
   """The run's config: defaults ← --config file ← flags; or the checkpoint's with --resume."""
   flags = {k: getattr(args, k) for k in CONFIG_FLAGS if hasattr(args, k)}
   if getattr(args, "resume", False):
-    from jaxnets import run
+    from jaxnets.runs import run
 
     if not hasattr(args, "out"):
       raise ConfigError("--resume needs --out, the folder of the run to continue")
@@ -141,8 +141,8 @@ def _differs(flag_value, saved_value) -> bool:
 
 def _train(args: argparse.Namespace) -> int:
   config = train_config(args)
-  from jaxnets import run  # imports jax: only once the flags are known to be well-formed
-  from jaxnets.train import enable_compilation_cache
+  from jaxnets.runs import run  # imports jax: only once the flags are known to be well-formed
+  from jaxnets.runs.cache import enable_compilation_cache
 
   enable_compilation_cache()  # a second run skips compiling (~1 s)
 
@@ -157,7 +157,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-  from jaxnets import bench  # imports jax
+  from jaxnets.bench import bench  # imports jax
 
   options = bench.Options.quick(args.device) if args.quick else bench.Options(device=args.device)
   options.baselines = not args.no_baselines
@@ -168,7 +168,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(argv)
-  from jaxnets.run import RunDiverged, RunError, RunInterrupted
+  from jaxnets.runs.run import RunDiverged, RunError, RunInterrupted
 
   try:
     return {"train": _train, "bench": _bench}[args.command](args)

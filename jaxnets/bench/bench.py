@@ -23,8 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jaxnets import reference
-from jaxnets.checkpoint import write_atomic
+from jaxnets.bench import numpy_reference as reference
+from jaxnets.runs.checkpoint import write_atomic
 
 NETS = ((784, 30, 10), (784, 100, 10), (784, 1024, 1024, 10))
 BATCH_SIZES = (10, 100, 1000)

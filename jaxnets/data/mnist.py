@@ -19,19 +19,14 @@ from typing import NamedTuple
 
 import numpy as np
 
+from jaxnets._checks import InputError
+from jaxnets.train import Dataset
+
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 
 
-class DataError(ValueError):
+class DataError(InputError):
   """Data that can't be had, or isn't what it claims to be."""
-
-
-class Dataset(NamedTuple):
-  """Examples as arrays: inputs x (n, n_in) float32, and y: integer labels (n,) for
-  classification or float targets (n, n_out) for regression."""
-
-  x: np.ndarray
-  y: np.ndarray
 
 
 class Splits(NamedTuple):
@@ -53,7 +48,7 @@ def sha256_of_file(path: str | os.PathLike) -> str:
 
 def bundled_mnist_path() -> str:
   """The path of the MNIST copy that ships inside the package."""
-  return str(resources.files("jaxnets") / "assets" / "mnist.npz")
+  return str(resources.files("jaxnets.data") / "assets" / "mnist.npz")
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:

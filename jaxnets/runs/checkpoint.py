@@ -18,12 +18,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnets.network import Layer, Params, check_params
+from jaxnets._checks import InputError, check_params
+from jaxnets.network import Layer, Params
 
 _CHECKSUM_KEY = "__sha256__"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
   """A checkpoint that is missing, truncated, corrupt, or not what the caller expects."""
 
 

@@ -20,7 +20,7 @@ import time
 import jax
 import numpy as np
 
-from jaxnets.checkpoint import (
+from jaxnets.runs.checkpoint import (
   Checkpoint,
   CheckpointError,
   load_checkpoint,
@@ -29,11 +29,11 @@ from jaxnets.checkpoint import (
   save_params,
   write_atomic,
 )
-from jaxnets.config import ConfigError, TrainConfig
-from jaxnets.data import Dataset, Splits
-from jaxnets.datasets import load_dataset
+from jaxnets.runs.config import ConfigError, TrainConfig
+from jaxnets.data import Dataset, Splits, load_dataset
 from jaxnets.network import Params, init_params, layer_sizes
-from jaxnets.train import History, TrainingDiverged, check_dataset, data_mesh, fit
+from jaxnets._checks import check_dataset
+from jaxnets.train import History, TrainingDiverged, data_mesh, fit
 
 RUN_FILES = ("config.json", "checkpoint.npz", "metrics.json", "curves.png", "params.npz")
 CHECKPOINT = "checkpoint.npz"
@@ -314,7 +314,7 @@ def train(
     ("test", splits.test),
   ):
     try:
-      check_dataset(params, data, f"{config.dataset} {name} data")
+      check_dataset(layer_sizes(params), data, f"{config.dataset} {name} data")
     except ValueError as e:
       raise RunError(str(e)) from e
 

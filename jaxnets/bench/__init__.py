@@ -1,0 +1,1 @@
+"""The benchmark, `python -m jaxnets bench`, with its NumPy and PyTorch baselines."""
