@@ -138,9 +138,14 @@ def check_dataset(sizes: Sequence[int], data: Any, name: str) -> None:
     InputError: naming `name` (e.g. "validation"), the shape or value, and what was expected.
   """
   x, y = data
-  if np.ndim(x) != 2 or np.shape(x)[1] != sizes[0]:
+  if np.ndim(x) != 2:
     raise InputError(
       f"{name} inputs have shape {np.shape(x)}; the network {list(sizes)} expects (n, {sizes[0]})"
+    )
+  if np.shape(x)[1] != sizes[0]:
+    raise InputError(
+      f"{name} inputs have shape {np.shape(x)}; the network {list(sizes)} expects (n, {sizes[0]}): "
+      f"expected a network of {np.shape(x)[1]} inputs"
     )
   if not np.issubdtype(np.asarray(x).dtype, np.floating):
     raise InputError(f"{name} inputs have dtype {np.asarray(x).dtype}; expected floating point")

@@ -29,13 +29,13 @@ def test_json_and_toml_files_round_trip(tmp_path):
   ("changes", "message"),
   [
     ({"sizes": (784,)}, "sizes [784] has 1 layer(s); expected at least 2"),
-    ({"sizes": (784, -3, 10)}, "sizes[1] = -3; expected a positive integer"),
-    ({"eta": float("inf")}, "eta = inf; expected a finite number > 0"),
-    ({"eta": -0.1}, "eta = -0.1"),
-    ({"epochs": 0}, "epochs = 0; expected an integer ≥ 1"),
-    ({"batch_size": 2.5}, "batch_size = 2.5; expected an integer ≥ 1"),
-    ({"optimizer": "lbfgs"}, "optimizer = 'lbfgs'; expected one of ['sgd', 'momentum', 'adam']"),
-    ({"reinit_output": True}, "reinit_output = true needs init_from"),
+    ({"sizes": (784, -3, 10)}, "sizes[1] = -3 in [784, -3, 10]; expected a positive integer"),
+    ({"eta": float("inf")}, "eta=inf; expected a finite learning rate > 0"),
+    ({"eta": -0.1}, "eta=-0.1"),
+    ({"epochs": 0}, "epochs=0; expected an integer ≥ 1"),
+    ({"batch_size": 2.5}, "batch_size=2.5; expected an integer ≥ 1"),
+    ({"optimizer": "lbfgs"}, "optimizer='lbfgs'; expected one of ['sgd', 'momentum', 'adam']"),
+    ({"reinit_output": True}, "reinit_output=true needs init_from"),
   ],
 )
 def test_bad_values_name_the_field(changes, message):

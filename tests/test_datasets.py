@@ -137,9 +137,11 @@ def test_train_command_takes_sizes_from_an_idx_dataset(tmp_path, capsys):
   assert config["dataset"] == f"idx:{tmp_path / 'idx'}" and config["data_dir"] is None
   assert len(json.loads((tmp_path / "run" / "metrics.json").read_text())["test_accuracy"]) == 2
   assert main([*args, "--sizes", "784", "30", "10"]) == 2
-  assert "have 6; expected --sizes 6 ..." in capsys.readouterr().err
+  assert "expects (n, 784): expected a network of 6 inputs" in capsys.readouterr().err
   assert main([*args, "--sizes", "6", "30", "3"]) == 2
-  assert "has 4 classes; expected --sizes ... 4" in capsys.readouterr().err
+  assert "has 3 outputs: expected labels in 0..2, or a network of at least 4 outputs" in (
+    capsys.readouterr().err
+  )
 
 
 # --- TFDS: mocked data ---------------------------------------------------------------------------

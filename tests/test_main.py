@@ -79,16 +79,24 @@ def test_same_seed_same_params(tmp_path):
   [
     (
       ["--sizes", "785", "30", "10"],
-      "sizes [785, 30, 10] start with 785 inputs but mnist examples have 784",
+      "training inputs have shape (50000, 784); the network [785, 30, 10] expects (n, 785): "
+      "expected a network of 784 inputs",
     ),
     (["--sizes", "784"], "sizes [784] has 1 layer(s); expected at least 2"),
-    (["--sizes", "784", "0", "10"], "sizes[1] = 0; expected a positive integer"),
-    (["--eta", "0"], "eta = 0.0; expected a finite number > 0"),
-    (["--eta", "nan"], "eta = nan; expected a finite number > 0"),
-    (["--batch-size", "0"], "batch_size = 0; expected an integer ≥ 1"),
-    (["--batch-size", "50001"], "batch_size 50001 is larger than the 50000 training examples"),
-    (["--epochs", "0"], "epochs = 0; expected an integer ≥ 1"),
-    (["--sizes", "784", "30", "5"], "sizes [784, 30, 5] end with 5 outputs but mnist has 10"),
+    (["--sizes", "784", "0", "10"], "sizes[1] = 0 in [784, 0, 10]; expected a positive integer"),
+    (["--eta", "0"], "eta=0.0; expected a finite learning rate > 0"),
+    (["--eta", "nan"], "eta=nan; expected a finite learning rate > 0"),
+    (["--batch-size", "0"], "batch_size=0; expected an integer ≥ 1"),
+    (
+      ["--batch-size", "50001"],
+      "batch_size=50001; expected an integer from 1 to the 50000 training examples",
+    ),
+    (["--epochs", "0"], "epochs=0; expected an integer ≥ 1"),
+    (
+      ["--sizes", "784", "30", "5"],
+      "training labels span 0..9; the network [784, 30, 5] has 5 outputs: expected labels in "
+      "0..4, or a network of at least 10 outputs",
+    ),
   ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, message):

@@ -47,8 +47,11 @@ def test_checkpoint_holds_the_whole_state(tmp_path):
   ckpt = load_checkpoint(out / "checkpoint.npz")
   assert ckpt.epoch == 3 and ckpt.config["optimizer"] == "momentum"
   assert len(ckpt.history["test_accuracy"]) == 3
-  # momentum's trace: one array per w and b of each layer
-  assert [a.shape for a in ckpt.opt_state] == [a.shape for a in jax.tree.leaves(ckpt.params)]
+  # η in the state (inject_hyperparams: its count and the learning rate), then momentum's
+  # trace: one array per w and b of each layer
+  count, eta, *trace = ckpt.opt_state
+  assert count.shape == () and float(eta) == pytest.approx(ckpt.config["eta"])
+  assert [a.shape for a in trace] == [a.shape for a in jax.tree.leaves(ckpt.params)]
   chex.assert_trees_all_equal(ckpt.params, params_of(out))
   _, shuffle_key = jax.random.split(jax.random.key(0))
   np.testing.assert_array_equal(jax.random.key_data(ckpt.key), jax.random.key_data(shuffle_key))
@@ -187,9 +190,9 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
   [
     (["--epochs", "two"], "argument --epochs: invalid int value: 'two'"),
     (["--train-size", "60000"], "train_size 60000 is larger than the 50000 training examples"),
-    (["--optimizer", "rmsprop"], "optimizer = 'rmsprop'; expected one of"),
+    (["--optimizer", "rmsprop"], "optimizer='rmsprop'; expected one of"),
     (["--config", "missing.toml"], "config file 'missing.toml' does not exist"),
-    (["--reinit-output"], "reinit_output = true needs init_from"),
+    (["--reinit-output"], "reinit_output=true needs init_from"),
     (
       ["--dataset", "cifar"],
       "dataset 'cifar' is not the bundled 'mnist', an IDX folder or a TFDS dataset",
@@ -220,7 +223,9 @@ def test_non_finite_input_data_is_refused(tmp_path, capsys, monkeypatch):
   bad = mnist._replace(validation=jn.Dataset(x, mnist.validation.y))
   monkeypatch.setattr(run, "load_dataset", lambda name, data_dir=None: bad)
   assert main(["train", *SMALL, "--out", str(tmp_path / "out")]) == 2
-  assert "mnist validation data holds NaN or infinite values" in capsys.readouterr().err
+  assert (
+    "validation holds NaN or infinite values; expected finite numbers" in capsys.readouterr().err
+  )
 
 
 def test_wrong_data_checksum_is_refused(tmp_path, capsys, monkeypatch):

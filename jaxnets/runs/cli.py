@@ -9,9 +9,7 @@ status 2; nothing is written before all the input has been checked.
 import argparse
 import sys
 
-from jaxnets.runs.checkpoint import CheckpointError
 from jaxnets.runs.config import ConfigError, TrainConfig, load_config_file
-from jaxnets.data import DataError
 
 # Flags that map one-to-one onto TrainConfig fields.
 CONFIG_FLAGS = (
@@ -168,11 +166,12 @@ def _bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
   args = parse_args(argv)
-  from jaxnets.runs.run import RunDiverged, RunError, RunInterrupted
+  from jaxnets._checks import InputError
+  from jaxnets.runs.recorder import RunDiverged, RunInterrupted
 
   try:
     return {"train": _train, "bench": _bench}[args.command](args)
-  except (ConfigError, DataError, CheckpointError, RunError) as e:
+  except InputError as e:  # every bad argument, config, file or dataset: the library's words
     print(f"error: {e}", file=sys.stderr)
     return 2
   except RunDiverged as e:

@@ -7,17 +7,28 @@ before any work starts, with a message naming the field, the value and what was 
 
 import dataclasses
 import json
-import math
 import os
 import tomllib
 from typing import Any
 
 import optax
 
-OPTIMIZERS = ("sgd", "momentum", "adam")
+from jaxnets._checks import InputError, check_eta, check_int, check_sizes
+from jaxnets.train import SGD
+
+OPTIMIZERS = {
+  "sgd": SGD,
+  "momentum": optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(
+    learning_rate=3.0, momentum=0.9
+  ),
+  "adam": optax.inject_hyperparams(optax.adam, static_args=("b1", "b2", "eps", "eps_root"))(
+    learning_rate=3.0
+  ),
+}
+"""The optimizers a config can name, each with its learning rate η in its state."""
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
   """A config value that is out of range or of the wrong kind."""
 
 
@@ -59,55 +70,36 @@ class TrainConfig:
   data_parallel: bool = False
 
   def __post_init__(self):
-    if not isinstance(self.sizes, (list, tuple)):
-      raise ConfigError(f"sizes = {self.sizes!r}; expected a list of layer sizes, e.g. 784 30 10")
-    object.__setattr__(self, "sizes", tuple(self.sizes))
-    if len(self.sizes) < 2:
-      raise ConfigError(
-        f"sizes {list(self.sizes)} has {len(self.sizes)} layer(s); expected at least 2, "
-        "e.g. 784 30 10"
-      )
-    for i, n in enumerate(self.sizes):
-      if not _is_int(n) or n <= 0:
-        raise ConfigError(f"sizes[{i}] = {n!r}; expected a positive integer")
-    _check_int(self, "epochs", 1)
-    _check_int(self, "batch_size", 1)
-    _check_int(self, "checkpoint_every", 1)
-    _check_int(self, "seed", None)
-    if self.train_size is not None:
-      _check_int(self, "train_size", 1)
-    if (
-      isinstance(self.eta, bool)
-      or not isinstance(self.eta, (int, float))
-      or not math.isfinite(self.eta)
-      or self.eta <= 0
-    ):
-      raise ConfigError(f"eta = {self.eta!r}; expected a finite number > 0")
-    object.__setattr__(self, "eta", float(self.eta))
-    for name, choices in (("init", ("normal", "scaled")), ("optimizer", OPTIMIZERS)):
+    try:
+      object.__setattr__(self, "sizes", check_sizes(self.sizes))
+      for name, minimum in (("epochs", 1), ("batch_size", 1), ("checkpoint_every", 1)):
+        check_int(name, getattr(self, name), minimum)
+      check_int("seed", self.seed)
+      if self.train_size is not None:
+        check_int("train_size", self.train_size, 1)
+      object.__setattr__(self, "eta", check_eta(self.eta))
+    except InputError as e:
+      raise ConfigError(str(e)) from None
+    for name, choices in (("init", ("normal", "scaled")), ("optimizer", tuple(OPTIMIZERS))):
       if getattr(self, name) not in choices:
-        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected one of {list(choices)}")
-    for name in ("dataset",):
-      if not isinstance(getattr(self, name), str) or not getattr(self, name):
-        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected a non-empty string")
+        raise ConfigError(f"{name}={getattr(self, name)!r}; expected one of {list(choices)}")
+    if not isinstance(self.dataset, str) or not self.dataset:
+      raise ConfigError(f"dataset={self.dataset!r}; expected a non-empty string")
     for name in ("init_from", "data_dir"):
       if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
-        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected a path")
+        raise ConfigError(f"{name}={getattr(self, name)!r}; expected a path")
     for name in ("reinit_output", "data_parallel"):
       if not isinstance(getattr(self, name), bool):
-        raise ConfigError(f"{name} = {getattr(self, name)!r}; expected true or false")
+        raise ConfigError(f"{name}={getattr(self, name)!r}; expected true or false")
     if self.reinit_output and self.init_from is None:
       raise ConfigError(
-        "reinit_output = true needs init_from (the network whose hidden layers are kept)"
+        "reinit_output=true needs init_from (the network whose hidden layers are kept)"
       )
 
   def make_optimizer(self) -> optax.GradientTransformation:
-    """The optax optimizer this config names, with learning rate η."""
-    if self.optimizer == "sgd":
-      return optax.sgd(self.eta)
-    if self.optimizer == "momentum":
-      return optax.sgd(self.eta, momentum=0.9)
-    return optax.adam(self.eta)
+    """The optax optimizer this config names, η in its state (`jaxnets.with_learning_rate`):
+    the same object for every η, so one compiled epoch serves them all."""
+    return OPTIMIZERS[self.optimizer]
 
   def replace(self, **changes: Any) -> "TrainConfig":
     return dataclasses.replace(self, **changes)
@@ -148,14 +140,3 @@ def load_config_file(path: str, base: TrainConfig | None = None) -> TrainConfig:
   except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as e:
     raise ConfigError(f"config file {path!r} can't be parsed: {e}") from e
   return TrainConfig.from_dict(d, base)
-
-
-def _is_int(v: Any) -> bool:
-  return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _check_int(config: TrainConfig, name: str, minimum: int | None) -> None:
-  v = getattr(config, name)
-  if not _is_int(v) or (minimum is not None and v < minimum):
-    expected = "an integer" if minimum is None else f"an integer ≥ {minimum}"
-    raise ConfigError(f"{name} = {v!r}; expected {expected}")
