@@ -12,7 +12,6 @@ from pathlib import Path
 import jax
 import matplotlib
 import numpy as np
-import optax
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
@@ -22,18 +21,6 @@ from jaxnets.runs.checkpoint import write_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# One optimizer object for every run: plain SGD, w ← w − η ∇C, with η carried in the optimizer
-# state. `fit` compiles once per (shapes, batch size, optimizer object), so sharing this object
-# lets every η and every seed of an experiment reuse one compiled epoch.
-SGD = optax.inject_hyperparams(optax.sgd)(learning_rate=1.0)
-
-
-def sgd_state(params: jn.Params, eta: float):
-  """A fresh state of `SGD` with learning rate η (same bits as `optax.sgd(eta)`)."""
-  state = SGD.init(params)
-  state.hyperparams["learning_rate"] = np.float32(eta)
-  return state
-
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
   """(init_key, shuffle_key) of a seed, split as `python -m jaxnets train --seed` does."""
@@ -42,17 +29,9 @@ def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
 
 
 def train(params, data, *, eta, epochs, batch_size, key, **kwargs):
-  """`jn.fit` with the shared optimizer: returns (params, history)."""
-  return jn.fit(
-    params,
-    data,
-    epochs=epochs,
-    batch_size=batch_size,
-    key=key,
-    optimizer=SGD,
-    opt_state=sgd_state(params, eta),
-    **kwargs,
-  )
+  """`jn.fit` with plain SGD at learning rate η: returns (params, history). η lives in the
+  optimizer's state, so every η and seed of an experiment shares one compiled epoch."""
+  return jn.fit(params, data, epochs=epochs, batch_size=batch_size, key=key, eta=eta, **kwargs)
 
 
 def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:

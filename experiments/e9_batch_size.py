@@ -28,13 +28,13 @@ def run(batch_size, chunks, test, seconds, seed):
   init_key, shuffle_key = common.seed_keys(seed)
   shuffle_words = jn.train.key_words(shuffle_key)
   params = jn.init_params(init_key, [784, 30, 10])
-  state = common.sgd_state(params, 3.0)
+  state = jn.with_learning_rate(jn.SGD.init(params), 3.0)
 
   def chunk_step(params, state, i):
     x_NxI, y_N = chunks[i % len(chunks)]
     order_N = jn.epoch_order(shuffle_words, i, len(y_N))
     params, state, metrics = jn.train_epoch(
-      params, state, x_NxI, y_N, order_N, batch_size=batch_size, optimizer=common.SGD
+      params, state, x_NxI, y_N, order_N, batch_size=batch_size, optimizer=jn.SGD
     )
     return jax.block_until_ready((params, state, metrics))
 

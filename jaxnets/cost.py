@@ -39,8 +39,9 @@ def quadratic_cost(params: Params, x: ArrayLike, y: ArrayLike) -> jax.Array:
   return 0.5 * jnp.sum(jnp.square(y_BxO - a_BxO)) / x_BxI.shape[0]
 
 
-def targets(y: jax.Array, n_out: int) -> jax.Array:
-  """Desired outputs: one-hot vectors (n, n_out) for integer labels, float targets unchanged."""
+def targets(y: jax.Array, n_out: int, dtype: jax.typing.DTypeLike = jnp.float32) -> jax.Array:
+  """Desired outputs y(x) in `dtype`: one-hot vectors (n, n_out) for integer labels, float
+  targets (n, n_out) as they are."""
   if jnp.issubdtype(y.dtype, jnp.integer):
-    return jax.nn.one_hot(y, n_out, dtype=jnp.float32)
-  return y
+    return jax.nn.one_hot(y, n_out, dtype=dtype)
+  return y.astype(dtype)

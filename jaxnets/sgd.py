@@ -89,7 +89,7 @@ def sgd_epoch(
     eta: the learning rate η.
   """
   full_SxB, rest_R = minibatch_indices(np.asarray(order), batch_size)
-  y_NxO = targets(jnp.asarray(y), params[-1].w.shape[0])
+  y_NxO = targets(jnp.asarray(y), params[-1].w.shape[0], params[-1].w.dtype)
   for idx_B in [*full_SxB, *([rest_R] if len(rest_R) else [])]:
     params = sgd_step(params, jnp.asarray(x)[idx_B], y_NxO[idx_B], eta)
   return params

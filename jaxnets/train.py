@@ -84,7 +84,8 @@ class History:
 @jax.jit
 def _eval_metrics(params, x_NxI, y_N):
   """(cost, correct) on a dataset; correct counts argmax hits (−1 for regression targets)."""
-  cost = quadratic_cost(params, x_NxI, targets(y_N, params[-1].w.shape[0]))
+  w_OxI = params[-1].w
+  cost = quadratic_cost(params, x_NxI, targets(y_N, w_OxI.shape[0], w_OxI.dtype))
   if jnp.issubdtype(y_N.dtype, jnp.integer):
     return cost, evaluate(params, x_NxI, y_N)
   return cost, jnp.int32(-1)
@@ -112,7 +113,8 @@ def epoch_order(key: jax.Array | tuple[int, ...], epoch: int, n: int) -> np.ndar
 
 def _step(params, opt_state, x_BxI, y_BxO, optimizer, cost_fn):
   cost, grads = jax.value_and_grad(cost_fn)(params, x_BxI, y_BxO)
-  updates, opt_state = optimizer.update(grads, opt_state, params)
+  with jax.numpy_dtype_promotion("standard"):  # optax's own arithmetic (adam's β^t: float ** int)
+    updates, opt_state = optimizer.update(grads, opt_state, params)
   return optax.apply_updates(params, updates), opt_state, cost
 
 
@@ -167,7 +169,7 @@ def train_epoch(
     A last mini-batch too small to split evenly over the devices (the book's remainder) is not
     sharded: each device computes it whole.
     """
-    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out)
+    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out, params[-1].w.dtype)
     if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
       shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
       x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)

@@ -6,6 +6,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import jaxnets as jn
+from jaxnets.bench import numpy_reference as reference
 from jaxnets.sgd import minibatch_gradient, per_example_gradients
 
 
@@ -40,34 +41,17 @@ def test_per_example_gradients_average_to_the_minibatch_gradient():
   chex.assert_trees_all_close(mean, minibatch_gradient(params, x, y), rtol=1e-5, atol=1e-7)
 
 
-def backprop_numpy(params, x, y):
-  """The book's backprop (equations BP1-BP4), averaged over the batch, in float64 numpy."""
-  ws = [np.asarray(w, np.float64) for w, _ in params]
-  bs = [np.asarray(b, np.float64) for _, b in params]
-  gw, gb = [np.zeros_like(w) for w in ws], [np.zeros_like(b) for b in bs]
-  for xi, yi in zip(np.asarray(x, np.float64), np.asarray(y, np.float64)):
-    acts, zs = [xi], []
-    for w, b in zip(ws, bs):
-      zs.append(w @ acts[-1] + b)
-      acts.append(1 / (1 + np.exp(-zs[-1])))
-    sp = lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2  # noqa: E731
-    delta = (acts[-1] - yi) * sp(zs[-1])
-    for l in range(len(ws) - 1, -1, -1):
-      gw[l] += np.outer(delta, acts[l]) / len(x)
-      gb[l] += delta / len(x)
-      if l:
-        delta = (ws[l].T @ delta) * sp(zs[l - 1])
-  return ws, bs, gw, gb
-
-
-def test_one_sgd_step_equals_a_step_computed_by_hand():
+def test_one_sgd_step_equals_the_books_backprop_in_float64_numpy():
+  """The NumPy reference the benchmark also runs: the book's `update_mini_batch`, one `backprop`
+  per example (equations BP1-BP4), here in float64."""
   params, x, y = tiny_problem()
   eta = 3.0
-  ws, bs, gw, gb = backprop_numpy(params, x, y)
+  params64 = [(np.asarray(w, np.float64), np.asarray(b, np.float64)) for w, b in params]
+  expected = reference.sgd_step_loop(params64, np.asarray(x, np.float64), np.asarray(y), eta)
   stepped = jn.sgd_step(params, x, y, eta)
-  for l, (w, b) in enumerate(stepped):
-    np.testing.assert_allclose(w, ws[l] - eta * gw[l], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(b, bs[l] - eta * gb[l], rtol=1e-5, atol=1e-6)
+  for (w, b), (w_ref, b_ref) in zip(stepped, expected):
+    np.testing.assert_allclose(w, w_ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-5, atol=1e-6)
 
 
 def test_sgd_step_traces_once_per_shape():

@@ -12,13 +12,13 @@ import time
 
 import jax
 
+from jaxnets._checks import InputError
 from jaxnets.data import Dataset, Splits, load_dataset
 from jaxnets.network import Params, init_params, layer_sizes
 from jaxnets.runs.checkpoint import CheckpointError, load_checkpoint, load_params
 from jaxnets.runs.config import ConfigError, TrainConfig
 from jaxnets.runs.recorder import CHECKPOINT, RUN_FILES, Recorder
 from jaxnets.runs.signals import Aborted
-from jaxnets._checks import InputError
 from jaxnets.train import History, TrainingDiverged, data_mesh, fit
 
 

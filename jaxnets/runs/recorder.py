@@ -1,0 +1,209 @@
+"""A run's record: `fit`'s `on_epoch` callback that keeps the run's folder, progress and signals.
+
+`Recorder(out, ...)` used as `fit(..., history=rec.history, on_epoch=rec)` inside `with rec:`
+writes into `out`: `config.json`, `checkpoint.npz` (params, optimizer state, PRNG key, epoch,
+config, history: every `checkpoint_every` epochs and at the end), `metrics.json` (per-epoch lists),
+and on `finish`, `params.npz` and `curves.png`. Every file is written atomically, so a run killed
+at any moment leaves its last complete checkpoint loadable. While inside `with`, the first SIGINT
+or SIGTERM ends the run after the current epoch, checkpointed; a second one ends it at once.
+It works from a notebook or an experiment as from the command line:
+
+    rec = Recorder("runs/a", key=shuffle_key, epochs=30, config={"eta": 3.0})
+    with rec:
+      params, history = jn.fit(params, train, epochs=30, batch_size=10, key=shuffle_key,
+                               test=test, history=rec.history, on_epoch=rec)
+      rec.finish(params)
+"""
+
+import contextlib
+import json
+import math
+import os
+import signal
+import time
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params, write_atomic
+from jaxnets.runs.plots import preload_plotting, write_curves
+from jaxnets.runs.progress import Progress, epoch_line
+from jaxnets.runs.signals import Aborted, stop_on_signals
+from jaxnets.train import History
+
+RUN_FILES = ("config.json", "checkpoint.npz", "metrics.json", "curves.png", "params.npz")
+CHECKPOINT = "checkpoint.npz"
+
+
+class RunDiverged(RuntimeError):
+  """Training hit NaN or Inf; the last good checkpoint was kept."""
+
+
+class RunInterrupted(RuntimeError):
+  """SIGINT or SIGTERM stopped the run (after saving a checkpoint, for the first signal)."""
+
+  def __init__(self, signum: int, message: str):
+    super().__init__(message)
+    self.signum = signum
+
+
+def write_json(path: str, obj: Any) -> None:
+  """Writes JSON atomically; NaN (a metric an epoch lacks) becomes null."""
+
+  def clean(v):
+    if isinstance(v, float) and not math.isfinite(v):
+      return None
+    if isinstance(v, list):
+      return [clean(x) for x in v]
+    if isinstance(v, dict):
+      return {k: clean(x) for k, x in v.items()}
+    return v
+
+  write_atomic(path, (json.dumps(clean(obj), indent=2) + "\n").encode())
+
+
+class Recorder:
+  """Checkpoints, metrics, progress and signal handling for a run, as `fit`'s `on_epoch`.
+
+  Args:
+    out: the run's folder, or None to write nothing (progress and signals only).
+    key: the shuffle key `fit` is given (saved in each checkpoint, for resuming).
+    epochs: the run's epochs in all (the last one is always checkpointed).
+    config: what the run is, JSON-ready; saved as config.json and in each checkpoint.
+    history: the metrics of epochs done before (resuming); extended in place by `fit`.
+    checkpoint_every: save a checkpoint every this many epochs.
+    progress: "auto" (a bar on a terminal, else lines), "bar", "lines" or "quiet".
+    header: a line printed when training begins.
+    title: the curves' title.
+    n_test: the test set's size, for the book's "9129 / 10000".
+    clear: remove an earlier run's files from `out` when training begins (--force).
+  """
+
+  def __init__(
+    self,
+    out: str | None,
+    *,
+    key: jax.Array,
+    epochs: int,
+    config: dict[str, Any] | None = None,
+    history: History | None = None,
+    checkpoint_every: int = 1,
+    progress: str = "auto",
+    header: str | None = None,
+    title: str = "",
+    n_test: int = 0,
+    clear: bool = False,
+  ):
+    self.out, self.key, self.epochs = out, key, epochs
+    self.config = config or {}
+    self.history = History() if history is None else history
+    self.checkpoint_every, self.progress_mode = checkpoint_every, progress
+    self.header, self.title, self.n_test, self.clear = header, title, n_test, clear
+    self.saved_epoch = len(self.history.train_cost)  # the last complete checkpoint's epochs
+    self.report: Progress | None = None
+    self._signals = None
+    self._stop: Any = None
+    self._first_epoch: int | None = None
+
+  def path(self, name: str) -> str:
+    assert self.out is not None
+    return os.path.join(self.out, name)
+
+  def __enter__(self) -> "Recorder":
+    self._signals = stop_on_signals()
+    self._stop = self._signals.__enter__()
+    return self
+
+  def __exit__(self, *exc) -> None:
+    if self.report is not None:
+      self.report.close()
+    assert self._signals is not None
+    self._signals.__exit__(*exc)
+
+  def begin(self, start_epoch: int) -> None:
+    """Called by `fit` once its arguments are checked: the run's folder is written from here."""
+    self._first_epoch = start_epoch
+    if self.out is not None:
+      os.makedirs(self.out, exist_ok=True)
+      if self.clear:  # no file of the earlier run may outlive it
+        for name in RUN_FILES:
+          with contextlib.suppress(FileNotFoundError):
+            os.remove(self.path(name))
+      write_json(self.path("config.json"), self.config)
+    self.report = Progress(self.progress_mode, total=self.epochs, initial=start_epoch)
+    if self.header:
+      self.report.print(self.header)
+
+  def within(self, epoch: int, done: int, total: int) -> None:
+    """Called by `fit` within a long epoch: `done` of its `total` examples trained."""
+    if self.report is not None:
+      self.report.within(epoch, done, total)
+
+  def __call__(self, epoch: int, params: Any, opt_state: Any, metrics: dict[str, float]) -> None:
+    if self.out is not None and epoch == self._first_epoch:  # once this process has compiled
+      preload_plotting()
+    assert self.report is not None
+    self.report.epoch(epoch_line(epoch, metrics, self.n_test), metrics)
+    signum = self._stop.signum if self._stop is not None else None
+    if (epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs or signum:
+      self.checkpoint(params, opt_state, epoch + 1)
+    if signum:
+      self.write_metrics()
+      raise RunInterrupted(
+        signum,
+        f"stopped by {signal.Signals(signum).name} after epoch {epoch}"
+        + (f"; checkpoint saved: resume with --resume --out {self.out}" if self.out else ""),
+      )
+
+  def checkpoint(self, params: Any, opt_state: Any, epochs_done: int) -> None:
+    if self.out is not None and self.saved_epoch != epochs_done:
+      ckpt = Checkpoint(
+        params, opt_state, epochs_done, self.key, self.config, self.history.as_dict()
+      )
+      save_checkpoint(self.path(CHECKPOINT), ckpt)
+      self.saved_epoch = epochs_done
+
+  def write_metrics(self) -> None:
+    if self.out is not None:
+      write_json(self.path("metrics.json"), self.history.as_dict())
+
+  def kept(self) -> str:
+    """Where the last complete checkpoint is, for a message ("" if none was written)."""
+    if self.out is None or not self.saved_epoch:
+      return ""
+    return (
+      f"the last complete checkpoint (after {self.saved_epoch} epochs) is {self.path(CHECKPOINT)}"
+    )
+
+  def diverged(self, error: Exception) -> RunDiverged:
+    """The run's error for `TrainingDiverged`, after saving the metrics so far."""
+    self.write_metrics()
+    kept = self.kept().replace("the last complete", "the last good")
+    return RunDiverged(f"{error}" + (f"; {kept}" if kept else ""))
+
+  def aborted(self, error: Aborted) -> RunInterrupted:
+    """The run's error when a second signal stopped it within an epoch."""
+    kept = self.kept()
+    return RunInterrupted(
+      error.signum,
+      f"stopped at once by a second {signal.Signals(error.signum).name}: the current epoch was "
+      "lost" + (f"; {kept}: resume with --resume --out {self.out}" if kept else ""),
+    )
+
+  def finish(self, params: Any, started: float | None = None) -> None:
+    """Writes params.npz, metrics.json and curves.png, and prints the run's summary."""
+    if self.out is not None:
+      save_params(self.path("params.npz"), params)
+      self.write_metrics()
+      write_curves(self.path("curves.png"), self.history, self.title)
+    accuracy = self.history.test_accuracy
+    if self.report is not None and accuracy and not all(np.isnan(accuracy)):
+      best = int(np.nanargmax(accuracy))
+      line = (
+        f"best test accuracy {accuracy[best]:.2%} at epoch {best}, final {accuracy[-1]:.2%}; "
+        f"{sum(self.history.epoch_seconds):.1f} s training"
+      )
+      if started is not None:
+        line += f", {time.perf_counter() - started:.1f} s in all"
+      self.report.print(line)
