@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from jaxnets.runs import checkpoint
 from jaxnets.runs.checkpoint import Checkpoint, WriteError, load_checkpoint, save_checkpoint
 from jaxnets.runs.config import TrainConfig
 from jaxnets.runs.lock import RunLocked, lock_run
+from jaxnets.runs.signals import Aborted, stop_on_signals
 
 REPO = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(REPO), "JAX_PLATFORMS": "cpu"}
@@ -399,3 +401,88 @@ def test_memory_is_core_level():
   modules = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
   modules += [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
   assert [m for m in modules if m.startswith("jaxnets")] == ["jaxnets._checks"]
+
+
+# Stopping by signal
+
+
+def test_the_first_signal_asks_the_second_aborts():
+  before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+  with stop_on_signals() as stop:
+    assert not stop and stop.signum is None
+    os.kill(os.getpid(), signal.SIGINT)
+    deadline = time.monotonic() + 5
+    while not stop and time.monotonic() < deadline:
+      time.sleep(0.001)
+    assert stop and stop.signum == signal.SIGINT and stop.name == "SIGINT"
+    start = time.monotonic()
+    with pytest.raises(Aborted) as e:
+      os.kill(os.getpid(), signal.SIGTERM)
+      time.sleep(5)  # an interruptible wait stops at once
+    assert time.monotonic() - start < 1
+    assert e.value.signum == signal.SIGTERM and isinstance(e.value, KeyboardInterrupt)
+    assert str(e.value) == "stopped at once by a second SIGTERM"
+    assert stop.signum == signal.SIGINT
+  assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_handlers_are_restored_after_an_abort():
+  before = signal.getsignal(signal.SIGINT)
+  with pytest.raises(Aborted), stop_on_signals():
+    os.kill(os.getpid(), signal.SIGTERM)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)
+  assert signal.getsignal(signal.SIGINT) is before
+  assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_outside_the_main_thread_nothing_trips():
+  seen = {}
+
+  def run():
+    with stop_on_signals() as stop:
+      seen["stop"] = bool(stop)
+      seen["handler"] = signal.getsignal(signal.SIGINT)
+
+  before = signal.getsignal(signal.SIGINT)
+  thread = threading.Thread(target=run)
+  thread.start()
+  thread.join()
+  assert seen == {"stop": False, "handler": before}
+
+
+def test_a_real_process_stops_after_its_epoch_then_at_once(tmp_path):
+  """A child in a busy loop of short waits, as the training loop's: SIGINT asks, SIGINT aborts."""
+  code = """
+import sys, time
+from jaxnets.runs.signals import Aborted, stop_on_signals
+try:
+  with stop_on_signals(notice="stopping after this epoch; press Ctrl-C again to stop now") as s:
+    print("ready", flush=True)
+    while not s:
+      time.sleep(0.002)
+    print("asked", s.name, flush=True)
+    while True:
+      time.sleep(0.002)
+except Aborted as e:
+  print("aborted", e.signum, flush=True)
+  sys.exit(128 + e.signum)
+"""
+  child = subprocess.Popen(
+    [sys.executable, "-c", code],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env=ENV,
+  )
+  try:
+    assert child.stdout.readline() == "ready\n"
+    child.send_signal(signal.SIGINT)
+    assert child.stdout.readline() == "asked SIGINT\n"
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=10) == 128 + signal.SIGINT
+    assert child.stdout.read() == f"aborted {int(signal.SIGINT)}\n"
+    assert child.stderr.read() == "stopping after this epoch; press Ctrl-C again to stop now\n"
+  finally:
+    child.kill()
+    child.wait()
