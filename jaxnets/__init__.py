@@ -23,7 +23,7 @@ from jaxnets.evaluation import accuracy, evaluate, predict
 from jaxnets.gradient_descent import gradient_descent
 from jaxnets.network import Layer, Params, feedforward, feedforward_batch, init_params, layer_sizes
 from jaxnets.neurons import perceptron, sigmoid, sigmoid_neuron
-from jaxnets.runs.checkpoint import CheckpointError, load_params, save_params
+from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_params, save_params
 from jaxnets.sgd import minibatch_gradient, per_example_gradients, sgd_epoch, sgd_step
 from jaxnets.train import (
   SGD,
@@ -84,6 +84,7 @@ __all__ = [
   "load_tfds",
   "read_idx",
   "save_params",
+  "WriteError",
 ]
 
 __version__ = "0.1.0"

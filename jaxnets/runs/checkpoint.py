@@ -2,9 +2,13 @@
 
 A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over the
 destination: a crash at any moment leaves either the old file or the new one, never half of one.
-Each file carries the sha256 of its arrays, checked on load.
+A write that fails (a full disk, a read-only or missing folder) raises `WriteError`, naming the
+destination, and leaves the old file as it was. Each file carries the sha256 of its arrays,
+checked on load.
 """
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
@@ -28,6 +32,40 @@ class CheckpointError(InputError):
   """A checkpoint that is missing, truncated, corrupt, or not what the caller expects."""
 
 
+class WriteError(OSError):
+  """A file that could not be written for a reason of the system (a full disk, a read-only or
+  missing folder, no permission, an I/O error): the message names the destination file and the
+  system's reason, e.g. "can't write 'runs/a/checkpoint.npz': No space left on device (ENOSPC)".
+
+  Attributes:
+    errno, strerror: the system's error (errno is None when it gave none).
+    filename: the destination, as the caller named it.
+  """
+
+  def __init__(self, code: int | None, strerror: str, filename: str, message: str):
+    super().__init__(code, strerror, filename)
+    self.message = message
+
+  def __str__(self) -> str:
+    return self.message
+
+  def __reduce__(self):
+    return (type(self), (self.errno, self.strerror, self.filename, self.message))
+
+
+def _write_error(path: str, error: OSError) -> WriteError:
+  """`error`, met while writing `path`, as a WriteError naming `path` (not a temporary file)."""
+  text = error.strerror or str(error)
+  folder = os.path.dirname(path) or "."
+  if not os.path.isdir(folder):
+    what = "is not a folder" if os.path.exists(folder) else "does not exist"
+    message = f"can't write {path!r}: its folder {folder!r} {what}"
+  else:
+    name = errno.errorcode.get(error.errno) if error.errno is not None else None
+    message = f"can't write {path!r}: {text}" + (f" ({name})" if name else "")
+  return WriteError(error.errno, text, path, message)
+
+
 def _digest(arrays: Mapping[str, np.ndarray]) -> str:
   digest = hashlib.sha256()
   for key in sorted(arrays):
@@ -43,6 +81,9 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> No
   Args:
     path: the destination; its folder must exist.
     arrays: names → arrays (numeric or fixed-width strings, never objects).
+
+  Raises:
+    WriteError: the file could not be written (see `write_atomic`); an earlier one is kept.
   """
   arrays = {k: np.asarray(v) for k, v in arrays.items()}
   for k, a in arrays.items():
@@ -55,26 +96,42 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> No
 
 
 def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-  """Writes `data` to `path` through a temporary file, fsync and rename: all or nothing."""
+  """Writes `data` to `path` through a temporary file, fsync and rename: all or nothing.
+
+  Args:
+    path: the destination; its folder must exist.
+    data: the file's bytes.
+
+  Raises:
+    WriteError: the system refused (a full disk, a read-only or missing folder, ...). The
+      temporary file is removed and an earlier file at `path` is left as it was.
+  """
   path = os.fspath(path)
   folder = os.path.dirname(os.path.abspath(path))
-  fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+  tmp = None
   try:
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 → what open() would have given
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-      f.flush()
-      os.fsync(f.fileno())
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+      os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 → what open() would have given
+      view = memoryview(data)
+      while view:
+        view = view[os.write(fd, view) :]
+      os.fsync(fd)
+    finally:
+      os.close(fd)
     os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.unlink(tmp)
-    raise
-  dir_fd = os.open(folder, os.O_RDONLY)
-  try:
-    os.fsync(dir_fd)
+    tmp = None
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+      os.fsync(dir_fd)
+    finally:
+      os.close(dir_fd)
+  except OSError as e:
+    raise _write_error(path, e) from e
   finally:
-    os.close(dir_fd)
+    if tmp is not None:
+      with contextlib.suppress(OSError):
+        os.unlink(tmp)
 
 
 def _umask() -> int:
@@ -142,7 +199,11 @@ def arrays_to_params(
 
 
 def save_params(path: str | os.PathLike, params: Params) -> None:
-  """Saves a network to `path` (npz, atomic, checksummed). Loading gives back the same bits."""
+  """Saves a network to `path` (npz, atomic, checksummed). Loading gives back the same bits.
+
+  Raises:
+    WriteError: the file could not be written (see `write_atomic`); an earlier one is kept.
+  """
   save_arrays(path, params_to_arrays(params))
 
 
@@ -175,6 +236,9 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
   """Saves a training checkpoint: params, optimizer state, PRNG key, epoch, config, history.
 
   The file is an npz of plain arrays (no pickle), written atomically, with a checksum.
+
+  Raises:
+    WriteError: the file could not be written (see `write_atomic`); an earlier one is kept.
   """
   arrays = params_to_arrays(ckpt.params, prefix="params/")
   for i, leaf in enumerate(jax.tree.leaves(ckpt.opt_state)):
