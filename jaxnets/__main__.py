@@ -1,8 +1,3 @@
-import gc
-import sys
+from jaxnets.runs.cli import entry_point
 
-from jaxnets.runs.cli import main
-
-status = main()
-gc.freeze()  # done: the interpreter's exit skips a collection over JAX's objects (0.1 s)
-sys.exit(status)
+entry_point()

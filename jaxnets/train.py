@@ -33,6 +33,7 @@ from jaxnets._checks import (
   check_int,
   sizes_of,
 )
+from jaxnets._memory import check_memory
 from jaxnets.cost import quadratic_cost, targets
 from jaxnets.evaluation import evaluate
 from jaxnets.network import Params
@@ -307,6 +308,23 @@ def check_training(
       check_dataset(sizes, data, name)
 
 
+def check_fit_memory(params, optimizer, batch_size, validation, test, mesh) -> None:
+  """`check_memory` before `fit` allocates its gradients, optimizer state and activations."""
+  leaves = jax.tree.leaves(params)
+  param_bytes = sum(a.size * a.dtype.itemsize for a in leaves)
+  state = jax.eval_shape(optimizer.init, params)  # its shapes, nothing allocated
+  state_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(state))
+  device = mesh.devices.flat[0] if mesh is not None else jax.devices()[0]
+  check_memory(
+    sizes_of(params),
+    batch_size,
+    dtype=leaves[0].dtype,
+    optimizer_slots=round(state_bytes / param_bytes),
+    eval_examples=max([len(d.x) for d in (validation, test) if d is not None], default=0),
+    device=device,
+  )
+
+
 def fit(
   params: Params,
   train: Dataset,
@@ -351,7 +369,9 @@ def fit(
     (params, history): the trained network and the per-epoch metrics.
 
   Raises:
-    InputError: bad sizes, data, batch size or η; TrainingDiverged: NaN or Inf, naming the epoch.
+    InputError: bad sizes, data, batch size or η, or a run too large for the device's memory
+      (`OutOfMemory`, naming the bytes needed and available); TrainingDiverged: NaN or Inf,
+      naming the epoch.
   """
   check_training(
     params,
@@ -366,6 +386,7 @@ def fit(
   if optimizer is None:
     optimizer = SGD
     eta = 3.0 if eta is None and opt_state is None else eta
+  check_fit_memory(params, optimizer, batch_size, validation, test, mesh)
   if opt_state is None:
     opt_state = optimizer.init(params)
   if eta is not None:

@@ -3,6 +3,7 @@
 import ast
 import contextlib
 import errno
+import json
 import os
 import shlex
 import signal
@@ -486,3 +487,106 @@ except Aborted as e:
   finally:
     child.kill()
     child.wait()
+
+
+# --- The four cases of the issue, as real `python -m jaxnets train` processes ------------------
+
+
+def jaxnets_train(*args, **kw) -> subprocess.Popen:
+  return subprocess.Popen(
+    [sys.executable, "-m", "jaxnets", "train", *args],
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+    env=ENV,
+    **kw,
+  )
+
+
+def wait_for_file(path: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+  deadline = time.time() + timeout
+  while not path.exists():
+    assert proc.poll() is None, proc.communicate()
+    assert time.time() < deadline, f"{path} never appeared"
+    time.sleep(0.01)
+
+
+LONG_RUN = ["--sizes", "784", "30", "10", "--train-size", "2000", "--epochs", "400", "--quiet"]
+
+
+def test_two_runs_into_one_folder_the_second_is_refused_and_writes_nothing(tmp_path):
+  out = tmp_path / "a"
+  first = jaxnets_train(*LONG_RUN, "--seed", "1", "--out", str(out))
+  try:
+    wait_for_file(out / "config.json", first)
+    config_before = (out / "config.json").read_bytes()
+    for extra in (["--seed", "2"], ["--seed", "2", "--force"], ["--resume"]):
+      second = jaxnets_train(*LONG_RUN, "--out", str(out), *extra)
+      _, err = second.communicate(timeout=60)
+      assert second.returncode == 2, err
+      assert err.count("\n") == 1 and "Traceback" not in err
+      assert f"--out '{out}' is in use by another run (pid {first.pid}: " in err
+      assert (out / "config.json").read_bytes() == config_before  # still the first run's
+  finally:
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=60)
+  assert json.loads((out / "config.json").read_text())["seed"] == 1
+  # its lock died with it: a third run may now resume it
+  assert load_checkpoint_epoch(out) >= 1
+
+
+def load_checkpoint_epoch(out: Path) -> int:
+  return load_checkpoint(out / "checkpoint.npz").epoch
+
+
+def test_a_full_disk_is_one_line_naming_the_file_and_the_kept_checkpoint(tmp_path):
+  out = tmp_path / "disk"
+  out.mkdir()
+  with tmpfs(out, "size=400k"):
+    run = jaxnets_train(
+      "--sizes", "784", "100", "10", "--train-size", "500", "--epochs", "5", "--batch-size",
+      "50", "--out", str(out / "run"),
+    )  # fmt: skip
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 1, err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"error: can't write '{out / 'run' / 'checkpoint.npz'}': ")
+    assert "No space left on device (ENOSPC)" in err and ".tmp" not in err
+    assert (
+      f"the last complete checkpoint (after 1 epoch) is {out / 'run' / 'checkpoint.npz'}" in err
+    )
+    assert load_checkpoint_epoch(out / "run") == 1
+    assert temp_files(out / "run") == []
+
+
+def test_a_network_too_large_for_memory_is_refused_at_once(tmp_path):
+  start = time.perf_counter()
+  run = jaxnets_train("--sizes", "784", "100000", "100000", "10", "--out", str(tmp_path / "big"))
+  _, err = run.communicate(timeout=60)
+  assert run.returncode == 2 and err.count("\n") == 1, err
+  assert err.startswith("error: the network [784, 100000, 100000, 10] needs about ")
+  assert " GB available; expected a smaller network or mini-batch" in err
+  assert time.perf_counter() - start < 20  # seconds, not a hang (a fresh process imports jax)
+  assert not (tmp_path / "big").exists()
+
+
+def test_ctrl_c_twice_ends_a_long_epoch_at_once(tmp_path):
+  """[784, 1000, 10] at mini-batch 1 on 20,000 examples: epochs of several seconds. The first
+  SIGINT asks for the end of the epoch, the second ends the run at once, the epoch lost."""
+  out = tmp_path / "run"
+  args = ["--sizes", "784", "1000", "10", "--train-size", "20000", "--batch-size", "1"]
+  run = jaxnets_train(*args, "--epochs", "50", "--out", str(out))
+  wait_for_file(out / "checkpoint.npz", run, timeout=240)
+  run.send_signal(signal.SIGINT)
+  time.sleep(0.5)
+  start = time.perf_counter()
+  run.send_signal(signal.SIGINT)
+  _, err = run.communicate(timeout=60)
+  assert time.perf_counter() - start < 5
+  assert run.returncode == 130, err
+  assert "stopping after this epoch, with a checkpoint; press Ctrl-C again to stop at once" in err
+  epochs = load_checkpoint_epoch(out)
+  assert (
+    "stopped at once by a second SIGINT: the current epoch was lost; the last complete "
+    f"checkpoint (after {epochs} epoch{'s' if epochs > 1 else ''}) is {out / 'checkpoint.npz'}"
+  ) in err

@@ -7,6 +7,8 @@ status 2; nothing is written before all the input has been checked.
 """
 
 import argparse
+import gc
+import os
 import sys
 
 from jaxnets.runs.config import ConfigError, TrainConfig, load_config_file
@@ -114,6 +116,8 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
 
     if not hasattr(args, "out"):
       raise ConfigError("--resume needs --out, the folder of the run to continue")
+    if os.path.isdir(args.out):
+      run.lock_run(args.out).release()  # a run in progress there: say so, before reading it
     run.check_out(args.out, force=False, resume=True)
     saved = run.resume_config(args.out)
     conflicts = [
@@ -164,26 +168,44 @@ def _bench(args: argparse.Namespace) -> int:
   return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
+  """Runs the command line; returns the exit status.
+
+  Args:
+    argv: the arguments (default `sys.argv[1:]`).
+    hard_exit: after a second SIGINT or SIGTERM, end the process at once (`os._exit`) rather
+      than wait for the device to finish the epoch that was abandoned (the command line's way).
+  """
   args = parse_args(argv)
   from jaxnets._checks import InputError
-  from jaxnets.runs.recorder import RunDiverged, RunInterrupted
+  from jaxnets.runs.recorder import RunDiverged, RunInterrupted, RunWriteFailed
 
   try:
     return {"train": _train, "bench": _bench}[args.command](args)
   except InputError as e:  # every bad argument, config, file or dataset: the library's words
     print(f"error: {e}", file=sys.stderr)
     return 2
-  except RunDiverged as e:
+  except (RunDiverged, RunWriteFailed) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   except RunInterrupted as e:
     print(str(e), file=sys.stderr)
+    if e.at_once and hard_exit:  # the device may still run the lost epoch: don't wait for it
+      sys.stdout.flush()
+      sys.stderr.flush()
+      os._exit(128 + e.signum)
     return 128 + e.signum
   except KeyboardInterrupt:
     print("interrupted outside training; every file already written is complete", file=sys.stderr)
     return 130
 
 
+def entry_point() -> None:
+  """`python -m jaxnets` and the `jaxnets` script."""
+  status = main(hard_exit=True)
+  gc.freeze()  # the interpreter's exit then skips a collection over JAX's objects
+  sys.exit(status)
+
+
 if __name__ == "__main__":
-  sys.exit(main())
+  entry_point()

@@ -41,11 +41,17 @@ class RunDiverged(RuntimeError):
 
 
 class RunInterrupted(RuntimeError):
-  """SIGINT or SIGTERM stopped the run (after saving a checkpoint, for the first signal)."""
+  """SIGINT or SIGTERM stopped the run: after its epoch, checkpointed, or `at_once` (a second
+  signal), the epoch in progress lost."""
 
-  def __init__(self, signum: int, message: str):
+  def __init__(self, signum: int, message: str, at_once: bool = False):
     super().__init__(message)
-    self.signum = signum
+    self.signum, self.at_once = signum, at_once
+
+
+class RunWriteFailed(RuntimeError):
+  """A file of the run could not be written (no space, read-only, ...); the last complete
+  checkpoint was kept."""
 
 
 def write_json(path: str, obj: Any) -> None:
@@ -111,7 +117,9 @@ class Recorder:
     return os.path.join(self.out, name)
 
   def __enter__(self) -> "Recorder":
-    self._signals = stop_on_signals()
+    self._signals = stop_on_signals(
+      notice="stopping after this epoch, with a checkpoint; press Ctrl-C again to stop at once"
+    )
     self._stop = self._signals.__enter__()
     return self
 
@@ -172,9 +180,8 @@ class Recorder:
     """Where the last complete checkpoint is, for a message ("" if none was written)."""
     if self.out is None or not self.saved_epoch:
       return ""
-    return (
-      f"the last complete checkpoint (after {self.saved_epoch} epochs) is {self.path(CHECKPOINT)}"
-    )
+    epochs = f"{self.saved_epoch} epoch" + ("s" if self.saved_epoch != 1 else "")
+    return f"the last complete checkpoint (after {epochs}) is {self.path(CHECKPOINT)}"
 
   def diverged(self, error: Exception) -> RunDiverged:
     """The run's error for `TrainingDiverged`, after saving the metrics so far."""
@@ -189,7 +196,13 @@ class Recorder:
       error.signum,
       f"stopped at once by a second {signal.Signals(error.signum).name}: the current epoch was "
       "lost" + (f"; {kept}: resume with --resume --out {self.out}" if kept else ""),
+      at_once=True,
     )
+
+  def write_failed(self, error: OSError) -> str:
+    """The run's one line for a file it could not write."""
+    kept = self.kept() or "no checkpoint was written yet"
+    return f"{error}; {kept}"
 
   def finish(self, params: Any, started: float | None = None) -> None:
     """Writes params.npz, metrics.json and curves.png, and prints the run's summary."""

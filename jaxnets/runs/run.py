@@ -7,17 +7,21 @@ written only after that, so bad input writes nothing. `resume=True` continues a 
 to exactly the parameters an uninterrupted run ends with.
 """
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 
 import jax
 
 from jaxnets._checks import InputError
+from jaxnets._memory import check_memory
 from jaxnets.data import Dataset, Splits, load_dataset
 from jaxnets.network import Params, init_params, layer_sizes
-from jaxnets.runs.checkpoint import CheckpointError, load_checkpoint, load_params
+from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_checkpoint, load_params
 from jaxnets.runs.config import ConfigError, TrainConfig
-from jaxnets.runs.recorder import CHECKPOINT, RUN_FILES, Recorder
+from jaxnets.runs.lock import LOCK_FILE, lock_run
+from jaxnets.runs.recorder import CHECKPOINT, RUN_FILES, Recorder, RunWriteFailed
 from jaxnets.runs.signals import Aborted
 from jaxnets.train import History, TrainingDiverged, data_mesh, fit
 
@@ -58,6 +62,30 @@ def check_out(out: str | None, force: bool, resume: bool) -> None:
       f"--out {out!r} holds an earlier run ({', '.join(earlier)}); pass --resume to continue "
       "it, --force to overwrite it, or choose another folder"
     )
+
+
+@contextlib.contextmanager
+def claimed(out: str | None, force: bool, resume: bool) -> Iterator[None]:
+  """Holds the run's folder for the whole run: created if missing, locked against every other
+  run (`lock_run`), then checked (`check_out`). If the run fails before writing anything, a
+  folder it created is removed again, so bad input leaves nothing behind."""
+  if out is None or (os.path.exists(out) and not os.path.isdir(out)):
+    check_out(out, force, resume)
+    yield
+    return
+  created = not os.path.exists(out)
+  os.makedirs(out, exist_ok=True)
+  lock = lock_run(out)
+  try:
+    check_out(out, force, resume)
+    yield
+  except BaseException:
+    if created and os.listdir(out) == [LOCK_FILE]:
+      os.remove(os.path.join(out, LOCK_FILE))
+      os.rmdir(out)
+    raise
+  finally:
+    lock.release()
 
 
 def resume_config(out: str) -> TrainConfig:
@@ -130,53 +158,70 @@ def train(
     (params, history) of the whole run, resumed epochs included.
   """
   started = time.perf_counter()
-  check_out(out, force, resume)
-  splits = load_splits(config)
-  mesh = data_mesh() if config.data_parallel else None
-  init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
-  optimizer = config.make_optimizer()
-  if resume:
-    params, opt_state, done, history = resume_state(config, out, optimizer, init_key)
-  else:
-    params, opt_state, done, history = initial_params(config, init_key), None, 0, History()
-  recorder = Recorder(
-    out,
-    key=shuffle_key,
-    epochs=config.epochs,
-    config=config.to_dict(),
-    history=history,
-    checkpoint_every=config.checkpoint_every,
-    progress=progress,
-    header=header(config, splits, mesh, done),
-    title=f"{list(config.sizes)}, η = {config.eta}, mini-batch {config.batch_size}, "
-    f"seed {config.seed}",
-    n_test=len(splits.test.x),
-    clear=force and not resume,
-  )
-  with recorder:
-    try:
-      params, history = fit(
-        params,
-        splits.train,
-        epochs=config.epochs - done,
-        batch_size=config.batch_size,
-        key=shuffle_key,
-        eta=None if resume else config.eta,
-        optimizer=optimizer,
-        opt_state=opt_state,
-        validation=splits.validation,
-        test=splits.test,
-        start_epoch=done,
-        mesh=mesh,
-        history=history,
-        on_epoch=recorder,
-      )
-    except TrainingDiverged as e:
-      raise recorder.diverged(e) from e
-    except Aborted as e:
-      raise recorder.aborted(e) from None
-    recorder.finish(params, started)
+  with claimed(out, force, resume):
+    splits = load_splits(config)
+    mesh = data_mesh() if config.data_parallel else None
+    check_run_memory(config, splits)  # before any array of the network exists
+    init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
+    optimizer = config.make_optimizer()
+    if resume:
+      params, opt_state, done, history = resume_state(config, out, optimizer, init_key)
+    else:
+      params, opt_state, done, history = initial_params(config, init_key), None, 0, History()
+    recorder = Recorder(
+      out,
+      key=shuffle_key,
+      epochs=config.epochs,
+      config=config.to_dict(),
+      history=history,
+      checkpoint_every=config.checkpoint_every,
+      progress=progress,
+      header=header(config, splits, mesh, done),
+      title=f"{list(config.sizes)}, η = {config.eta}, mini-batch {config.batch_size}, "
+      f"seed {config.seed}",
+      n_test=len(splits.test.x),
+      clear=force and not resume,
+    )
+    with recorder:
+      try:
+        params, history = fit(
+          params,
+          splits.train,
+          epochs=config.epochs - done,
+          batch_size=config.batch_size,
+          key=shuffle_key,
+          eta=None if resume else config.eta,
+          optimizer=optimizer,
+          opt_state=opt_state,
+          validation=splits.validation,
+          test=splits.test,
+          start_epoch=done,
+          mesh=mesh,
+          history=history,
+          on_epoch=recorder,
+        )
+        recorder.finish(params, started)
+      except TrainingDiverged as e:
+        raise recorder.diverged(e) from e
+      except Aborted as e:
+        raise recorder.aborted(e) from None
+      except WriteError as e:
+        raise RunWriteFailed(recorder.write_failed(e)) from None
   return params, history
+
+
+def check_run_memory(config: TrainConfig, splits: Splits) -> None:
+  """`check_memory` for the run: its network, mini-batch, optimizer, evaluation and data."""
+  device = jax.devices()[0]
+  data = sum(a.nbytes for d in splits for a in d) if device.platform != "cpu" else 0
+  check_memory(
+    config.sizes,
+    config.batch_size,
+    optimizer_slots={"sgd": 0, "momentum": 1, "adam": 2}[config.optimizer],
+    eval_examples=max(len(splits.validation.x), len(splits.test.x)),
+    data_bytes=data,
+    device=device,
+  )
 
 
 def header(config: TrainConfig, splits: Splits, mesh, done: int) -> str:
