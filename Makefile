@@ -39,9 +39,11 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]' || echo "PyTorch not installed: benchmarking without it"
 	$(PY) -m jaxnets bench --device $(DEVICE) --out results/bench
 
+## ruff (lint and layout), then mypy (types) on the package.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -222,10 +222,11 @@ def human_bytes(n: int) -> str:
   """A byte count for people, in decimal units: "512 bytes", "8.0 MB", "80.6 GB"."""
   if n < 1000:
     return f"{n} bytes"
+  size = float(n)
   for unit in ("kB", "MB", "GB", "TB", "PB"):
-    n /= 1000
-    if n < 999.95 or unit == "PB":
-      return f"{n:.1f} {unit}"
+    size /= 1000
+    if size < 999.95 or unit == "PB":
+      return f"{size:.1f} {unit}"
   raise AssertionError("unreachable")
 
 

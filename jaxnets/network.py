@@ -54,7 +54,7 @@ def init_params(
     raise InputError(f"init={init!r}; expected 'normal' or 'scaled'")
   if jnp.dtype(dtype) not in (jnp.float32, jnp.float64):
     raise InputError(f"dtype={jnp.dtype(dtype).name}; expected float32 or float64")
-  if jnp.dtype(dtype) == jnp.float64 and not jax.config.jax_enable_x64:
+  if jnp.dtype(dtype) == jnp.float64 and not jax.config.read("jax_enable_x64"):
     raise InputError(
       "dtype=float64 needs JAX's x64 mode: jax.config.update('jax_enable_x64', True)"
     )
@@ -108,5 +108,5 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
   x_BxI = check_inputs(params, x, "x", rank=2)
   n = x_BxI.shape[0]
   columns = [Layer(w_OxI, jnp.broadcast_to(b_O[:, None], (len(b_O), n))) for w_OxI, b_O in params]
-  in_axes = [Layer(None, 1) for _ in params]  # w shared; b, x and a: one column per example
+  in_axes = [(None, 1) for _ in params]  # w shared; b, x and a: one column per example
   return jax.vmap(feedforward, in_axes=(in_axes, 1), out_axes=1)(columns, x_BxI.T).T

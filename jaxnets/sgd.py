@@ -20,6 +20,8 @@ from jax.typing import ArrayLike
 from jaxnets.cost import quadratic_cost, targets
 from jaxnets.network import Params
 
+Indices = jax.Array | np.ndarray
+
 
 def minibatch_gradient(params: Params, x: ArrayLike, y: ArrayLike) -> Params:
   """∇C of the mini-batch cost C = 1/(2m) Σ_j ‖y_j − a_j‖², a pytree shaped like `params`."""
@@ -62,7 +64,7 @@ def sgd_step(params: Params, x: ArrayLike, y: ArrayLike, eta: ArrayLike) -> Para
   return jax.tree.map(lambda p, g: p - jnp.asarray(eta, p.dtype) * g, params, grads)
 
 
-def minibatch_indices(order_N: jax.Array, batch_size: int) -> tuple[jax.Array, jax.Array]:
+def minibatch_indices(order_N: Indices, batch_size: int) -> tuple[Indices, Indices]:
   """An epoch's order cut into mini-batches, as the book's slicing does.
 
   Returns:

@@ -23,7 +23,6 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
-from jax.typing import ArrayLike
 
 from jaxnets._checks import (
   InputError,
@@ -44,8 +43,8 @@ class Dataset(NamedTuple):
   """Examples: inputs x (N, n_in) float, and y: integer labels (N,) for classification or float
   targets (N, n_out) for regression."""
 
-  x: ArrayLike
-  y: ArrayLike
+  x: np.ndarray | jax.Array
+  y: np.ndarray | jax.Array
 
 
 SGD = optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(learning_rate=3.0)
@@ -212,7 +211,7 @@ def _wait(tree) -> None:
   """Blocks until every array of `tree` is computed, in a wait that a signal interrupts: the
   main thread waits on an event (a signal handler runs, and may raise), a thread on the device."""
   leaves = [a for a in jax.tree.leaves(tree) if isinstance(a, jax.Array)]
-  if all(a.is_ready() for a in leaves):
+  if all(a.is_ready() for a in leaves):  # type: ignore[attr-defined]  # (not in jax's stubs)
     return
   done = threading.Event()
 

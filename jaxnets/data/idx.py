@@ -111,7 +111,7 @@ def _load_idx_cached(folder: str, validation_size: int | None) -> Splits:
       f"IDX folder {folder!r} lacks {', '.join(missing)} (it holds "
       f"{sorted(os.listdir(folder)) or 'nothing'}); expected {expected}"
     )
-  arrays = {role: read_idx(f) for role, f in files.items()}
+  arrays = {role: read_idx(f) for role, f in files.items() if f is not None}
   for split in ("train", "test"):
     images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
     if images.dtype != np.uint8 or images.ndim < 2:

@@ -155,7 +155,7 @@ def download_hosts(builder) -> list[tuple[str, int]]:
   except Exception:  # noqa: BLE001 (no checksums file, or tensorflow/datasets#11212)
     urls = []
   hosts = {hp for hp in map(_proxy_or_host, urls) if hp}
-  return sorted(hosts) or [_proxy_or_host("https://storage.googleapis.com/")]
+  return sorted(hosts) or [("storage.googleapis.com", 443)]
 
 
 def unreachable(hosts: list[tuple[str, int]], timeout: float = PROBE_SECONDS) -> str | None:

@@ -91,7 +91,7 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> No
       raise TypeError(f"array {k!r} has dtype object; only plain arrays are saved (no pickle)")
   arrays[_CHECKSUM_KEY] = np.array(_digest(arrays))
   buffer = io.BytesIO()
-  np.savez(buffer, **arrays)
+  np.savez(buffer, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle)
   write_atomic(path, buffer.getvalue())
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import json
 import os
 import tomllib
-from typing import Any
+from typing import Any, Literal
 
 import optax
 
@@ -59,7 +59,7 @@ class TrainConfig:
   batch_size: int = 10
   eta: float = 3.0
   seed: int = 0
-  init: str = "normal"
+  init: Literal["normal", "scaled"] = "normal"
   optimizer: str = "sgd"
   dataset: str = "mnist"
   data_dir: str | None = None

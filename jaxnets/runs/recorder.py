@@ -108,7 +108,7 @@ class Recorder:
     self.header, self.title, self.n_test, self.clear = header, title, n_test, clear
     self.saved_epoch = len(self.history.train_cost)  # the last complete checkpoint's epochs
     self.report: Progress | None = None
-    self._signals = None
+    self._signals: Any = None
     self._stop: Any = None
     self._first_epoch: int | None = None
 

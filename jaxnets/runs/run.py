@@ -165,6 +165,7 @@ def train(
     init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
     optimizer = config.make_optimizer()
     if resume:
+      assert out is not None  # check_out refused --resume without --out
       params, opt_state, done, history = resume_state(config, out, optimizer, init_key)
     else:
       params, opt_state, done, history = initial_params(config, init_key), None, 0, History()
