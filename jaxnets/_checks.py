@@ -183,3 +183,23 @@ def check_batch_size(batch_size: Any, n_train: int, devices: int = 1) -> int:
       f"expected a multiple of {devices}"
     )
   return int(batch_size)
+
+
+def check_training(
+  params: Any,
+  train: Any,
+  epochs: int,
+  batch_size: int,
+  validation: Any = None,
+  test: Any = None,
+  mesh: Any = None,
+) -> None:
+  """Every check `fit` makes of its arguments, before any work: raises `InputError` naming the
+  bad value (chex's AssertionError for malformed params)."""
+  sizes = sizes_of(params)
+  check_int("epochs", epochs, minimum=0)
+  n = np.shape(train.x)[0] if np.ndim(train.x) else 0
+  check_batch_size(batch_size, n, mesh.size if mesh is not None else 1)
+  for name, data in (("training", train), ("validation", validation), ("test", test)):
+    if data is not None:
+      check_dataset(sizes, data, name)

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnets._checks import InputError, check_int, check_sizes
+from jaxnets._checks import InputError, check_int, check_sizes, sizes_of
 
 OPTIMIZER_SCALAR_BYTES = 64
 """The optimizer's scalars (learning rate, step count, ...): a few values, 64 bytes in all."""
@@ -285,4 +285,23 @@ def check_memory(
   raise OutOfMemory(
     f"{what} needs about {human_bytes(needed)} to train ({parts}) but the {platform} has "
     f"{human_bytes(available)} available; expected a smaller network or mini-batch"
+  )
+
+
+def check_fit_memory(
+  params: Any, optimizer: Any, batch_size: int, validation: Any, test: Any, mesh: Any
+) -> None:
+  """`check_memory` before `fit` allocates its gradients, optimizer state and activations."""
+  leaves = jax.tree.leaves(params)
+  param_bytes = sum(a.size * a.dtype.itemsize for a in leaves)
+  state = jax.eval_shape(optimizer.init, params)  # its shapes, nothing allocated
+  state_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(state))
+  device = mesh.devices.flat[0] if mesh is not None else jax.devices()[0]
+  check_memory(
+    sizes_of(params),
+    batch_size,
+    dtype=leaves[0].dtype,
+    optimizer_slots=round(state_bytes / param_bytes),
+    eval_examples=max([len(d.x) for d in (validation, test) if d is not None], default=0),
+    device=device,
   )

@@ -108,5 +108,5 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
   x_BxI = check_inputs(params, x, "x", rank=2)
   n = x_BxI.shape[0]
   columns = [Layer(w_OxI, jnp.broadcast_to(b_O[:, None], (len(b_O), n))) for w_OxI, b_O in params]
-  in_axes = [(None, 1) for _ in params]  # w shared; b, x and a: one column per example
+  in_axes = [Layer(None, 1) for _ in params]  # type: ignore[arg-type]  # w shared, b mapped
   return jax.vmap(feedforward, in_axes=(in_axes, 1), out_axes=1)(columns, x_BxI.T).T

@@ -12,7 +12,6 @@ every η.
 """
 
 import dataclasses
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -26,13 +25,20 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnets._checks import (
   InputError,
-  check_batch_size,
-  check_dataset,
   check_eta,
-  check_int,
+  check_training,
   sizes_of,
 )
-from jaxnets._memory import check_memory
+from jaxnets._device import (
+  GUESSED_FLOPS,
+  epoch_flops,
+  local_values,
+  run_epoch,
+  segment_steps,
+  to_device,
+  wait_ready,
+)
+from jaxnets._memory import check_fit_memory
 from jaxnets.cost import quadratic_cost, targets
 from jaxnets.evaluation import evaluate
 from jaxnets.network import Params
@@ -201,68 +207,9 @@ def train_epoch(
   return params, opt_state, {"train_cost": mean_cost, "finite": finite}
 
 
-def _local(tree):
-  """Replicated scalars as NumPy values, read from this process's copy (so that a mesh spanning
-  several hosts, whose arrays no one process holds whole, can still be read)."""
-  return jax.tree.map(lambda a: np.asarray(a.addressable_data(0)), tree)
-
-
-def _wait(tree) -> None:
-  """Blocks until every array of `tree` is computed, in a wait that a signal interrupts: the
-  main thread waits on an event (a signal handler runs, and may raise), a thread on the device."""
-  leaves = [a for a in jax.tree.leaves(tree) if isinstance(a, jax.Array)]
-  if all(a.is_ready() for a in leaves):  # type: ignore[attr-defined]  # (not in jax's stubs)
-    return
-  done = threading.Event()
-
-  def wait():
-    try:
-      jax.block_until_ready(leaves)
-    finally:
-      done.set()
-
-  threading.Thread(target=wait, name="jaxnets-wait", daemon=True).start()
-  done.wait()
-
-
-SEGMENT_SECONDS = 1.0
-"""About how long one compiled call of a long epoch runs, so that progress and a signal are seen
-within it; an epoch expected to take under 2 × this is one call."""
-
-GUESSED_FLOPS = 10e9
-"""The training speed guessed before the first epoch is timed (FLOP/s; a slow CPU's)."""
-
-
-def epoch_flops(sizes: tuple[int, ...], n: int, batch_size: int) -> float:
-  """FLOPs of an epoch of n examples: matmuls forward and backward, and the updates.
-
-  Per example and layer (n_in → n_out): 2·n_in·n_out forward, 2·n_in·n_out for ∂C/∂w, and
-  2·n_in·n_out for ∂C/∂a of the layer below (not for the first layer); per step 2 per parameter.
-  """
-  macs = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
-  per_example = 2 * (2 * sum(macs) + sum(macs[1:]))
-  n_params = sum(macs) + sum(sizes[1:])
-  steps = -(-n // batch_size)
-  return float(per_example * n + 2 * n_params * steps)
-
-
-def segment_steps(steps: int, seconds: float) -> int:
-  """Mini-batches per compiled call for an epoch of `steps` expected to take `seconds`."""
-  if seconds < 2 * SEGMENT_SECONDS:
-    return max(steps, 1)
-  return max(1, int(steps * SEGMENT_SECONDS / seconds))
-
-
 def data_mesh(devices: list | None = None) -> Mesh:
   """A one-axis `Mesh` named "batch" over `devices` (default: every visible device)."""
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
-
-
-def _to_device(a) -> jax.Array:
-  """An array on the default device; a read-only NumPy array may be used in place, not copied."""
-  if isinstance(a, np.ndarray) and not a.flags.writeable:
-    return jax.device_put(a)
-  return jnp.asarray(a)
 
 
 def with_learning_rate(opt_state: Any, eta: float) -> Any:
@@ -283,44 +230,6 @@ def with_learning_rate(opt_state: Any, eta: float) -> Any:
   rate = hyperparams["learning_rate"]
   return opt_state._replace(
     hyperparams={**hyperparams, "learning_rate": jnp.asarray(eta, rate.dtype)}
-  )
-
-
-def check_training(
-  params: Params,
-  train: Dataset,
-  *,
-  epochs: int,
-  batch_size: int,
-  validation: Dataset | None = None,
-  test: Dataset | None = None,
-  mesh: Mesh | None = None,
-) -> None:
-  """Every check `fit` makes of its arguments, before any work: raises `InputError` naming the
-  bad value (chex's AssertionError for malformed params)."""
-  sizes = sizes_of(params)
-  check_int("epochs", epochs, minimum=0)
-  n = np.shape(train.x)[0] if np.ndim(train.x) else 0
-  check_batch_size(batch_size, n, mesh.size if mesh is not None else 1)
-  for name, data in (("training", train), ("validation", validation), ("test", test)):
-    if data is not None:
-      check_dataset(sizes, data, name)
-
-
-def check_fit_memory(params, optimizer, batch_size, validation, test, mesh) -> None:
-  """`check_memory` before `fit` allocates its gradients, optimizer state and activations."""
-  leaves = jax.tree.leaves(params)
-  param_bytes = sum(a.size * a.dtype.itemsize for a in leaves)
-  state = jax.eval_shape(optimizer.init, params)  # its shapes, nothing allocated
-  state_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(state))
-  device = mesh.devices.flat[0] if mesh is not None else jax.devices()[0]
-  check_memory(
-    sizes_of(params),
-    batch_size,
-    dtype=leaves[0].dtype,
-    optimizer_slots=round(state_bytes / param_bytes),
-    eval_examples=max([len(d.x) for d in (validation, test) if d is not None], default=0),
-    device=device,
   )
 
 
@@ -372,15 +281,7 @@ def fit(
       (`OutOfMemory`, naming the bytes needed and available); TrainingDiverged: NaN or Inf,
       naming the epoch.
   """
-  check_training(
-    params,
-    train,
-    epochs=epochs,
-    batch_size=batch_size,
-    validation=validation,
-    test=test,
-    mesh=mesh,
-  )
+  check_training(params, train, epochs, batch_size, validation, test, mesh)
   n = np.shape(train.x)[0]
   if optimizer is None:
     optimizer = SGD
@@ -395,7 +296,7 @@ def fit(
     on_epoch.begin(start_epoch)
 
   replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
-  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else _to_device
+  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else to_device
   params, opt_state = jax.tree.map(put, (params, opt_state))
   x_NxI, y_N = put(train.x), put(train.y)
   evals = {k: (put(d.x), put(d.y)) for k, d in (("validation", validation), ("test", test)) if d}
@@ -406,40 +307,17 @@ def fit(
   flops = epoch_flops(sizes_of(params), n, batch_size)
   per_call = segment_steps(steps, flops / GUESSED_FLOPS)
   within = getattr(on_epoch, "within", None)
+  static = {"batch_size": batch_size, "optimizer": optimizer, "mesh": mesh, "cost": cost}
   for epoch in range(start_epoch, start_epoch + epochs):
     start = time.perf_counter()
-    if per_call >= steps:  # one compiled call: no wait on the device until the epoch ends
-      params, opt_state, metrics = train_epoch(
-        params,
-        opt_state,
-        x_NxI,
-        y_N,
-        order_N,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        mesh=mesh,
-        cost=cost,
-      )
-    else:
-      params, opt_state, metrics = _segmented_epoch(
-        params,
-        opt_state,
-        x_NxI,
-        y_N,
-        order_N,
-        per_call,
-        epoch,
-        within,
-        batch_size=batch_size,
-        optimizer=optimizer,
-        mesh=mesh,
-        cost=cost,
-      )
+    params, opt_state, metrics = run_epoch(
+      train_epoch, params, opt_state, x_NxI, y_N, order_N, per_call, epoch, within, **static
+    )
     evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
     if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
       order_N = put(epoch_order(words, epoch + 1, n))
-    _wait((metrics, evaluated))  # the epoch's one wait for the device
-    metrics, evaluated = _local((metrics, evaluated))
+    wait_ready((metrics, evaluated))  # the epoch's one wait for the device
+    metrics, evaluated = local_values((metrics, evaluated))
     if epoch == start_epoch:  # plan the calls of the next epochs from this one's time
       per_call = segment_steps(steps, time.perf_counter() - start)
     if not bool(metrics["finite"]):
@@ -459,33 +337,3 @@ def fit(
     if on_epoch is not None:
       on_epoch(epoch, params, opt_state, summary)
   return params, history
-
-
-def _segmented_epoch(params, opt_state, x_NxI, y_N, order_N, per_call, epoch, within, **kw):
-  """`train_epoch` over consecutive slices of `order_N` of `per_call` mini-batches each (the
-  last takes the rest): the same steps in the same order. Each call is dispatched before the
-  previous one is waited on, so the device never idles; `within(epoch, done, n)` reports."""
-  batch_size = kw["batch_size"]
-  n = order_N.shape[0]
-  rows = per_call * batch_size
-  cuts = list(range(0, n - (n % batch_size), rows))
-  if (
-    n - cuts[-1] < rows // 2 and len(cuts) > 1
-  ):  # too small a last call: merged into the one before
-    cuts.pop()
-  bounds = list(zip(cuts, [*cuts[1:], n]))
-  total, pending = None, []
-  finite = None
-  for lo, hi in bounds:
-    params, opt_state, metrics = train_epoch(params, opt_state, x_NxI, y_N, order_N[lo:hi], **kw)
-    steps = -(-(hi - lo) // batch_size)
-    cost_sum = metrics["train_cost"] * steps
-    total = cost_sum if total is None else total + cost_sum
-    finite = metrics["finite"] if finite is None else finite & metrics["finite"]
-    pending.append((hi, metrics["train_cost"]))
-    if len(pending) > 1:  # the call before this one: done once its cost is
-      hi_done, cost_done = pending.pop(0)
-      _wait(cost_done)
-      if within is not None:
-        within(epoch, hi_done, n)
-  return params, opt_state, {"train_cost": total / -(-n // batch_size), "finite": finite}

@@ -18,9 +18,9 @@ def enable_compilation_cache(path: str | None = None) -> str | None:
   """
   if os.environ.get("JAXNETS_COMPILATION_CACHE", "1") == "0":
     return None
-  configured = jax.config.read("jax_compilation_cache_dir")
+  configured = jax.config.jax_compilation_cache_dir  # type: ignore[attr-defined]
   if configured:
-    return configured
+    return str(configured)
   if path is None:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
