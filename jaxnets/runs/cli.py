@@ -29,6 +29,10 @@ CONFIG_FLAGS = (
   "init_from",
   "reinit_output",
   "data_parallel",
+  "seeds",
+  "etas",
+  "shared_shuffle",
+  "dtype",
 )
 
 
@@ -37,6 +41,20 @@ class OneLineParser(argparse.ArgumentParser):
 
   def error(self, message):
     self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
+def seed_list(text: str) -> list[int]:
+  """A --seeds value: "7", or a range "0-15" (both ends included)."""
+  first, dash, last = text.partition("-")
+  try:
+    seeds = list(range(int(first), int(last) + 1)) if dash else [int(text)]
+  except ValueError:
+    raise argparse.ArgumentTypeError(f"{text!r} is not a seed or a range of seeds such as 0-15")
+  if not seeds:
+    raise argparse.ArgumentTypeError(
+      f"{text!r} is an empty range; expected FIRST-LAST, FIRST ≤ LAST"
+    )
+  return seeds
 
 
 def _train_parser(sub) -> None:
@@ -55,8 +73,28 @@ def _train_parser(sub) -> None:
   )
   p.add_argument("--epochs", type=int, help=f"epochs in all (default: {d.epochs})")
   p.add_argument("--batch-size", type=int, help=f"mini-batch size (default: {d.batch_size})")
-  p.add_argument("--eta", type=float, help=f"learning rate η (default: {d.eta})")
+  p.add_argument(
+    "--eta",
+    type=float,
+    nargs="+",
+    help=f"learning rate η (default: {d.eta}); several values train a population, one member "
+    "per η (and per seed of --seeds)",
+  )
   p.add_argument("--seed", type=int, help=f"seeds init and shuffles (default: {d.seed})")
+  p.add_argument(
+    "--seeds",
+    type=seed_list,
+    nargs="+",
+    help="train a population at once, one member per seed: 0-15, or 0 3 7",
+  )
+  p.add_argument(
+    "--shared-shuffle",
+    action="store_true",
+    help="a population's members share one shuffle (faster; rounding differs from single runs)",
+  )
+  p.add_argument(
+    "--dtype", choices=["float32", "float64"], help="float32 (default) or float64 (the book's)"
+  )
   p.add_argument("--init", help="normal: weights N(0, 1) as the book; scaled: N(0, 1)/√n_in")
   p.add_argument("--optimizer", help="sgd (default, the book's), momentum or adam")
   p.add_argument(
@@ -111,6 +149,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def train_config(args: argparse.Namespace) -> TrainConfig:
   """The run's config: defaults ← --config file ← flags; or the checkpoint's with --resume."""
   flags = {k: getattr(args, k) for k in CONFIG_FLAGS if hasattr(args, k)}
+  if "seeds" in flags:  # --seeds 0-3 8 → [[0, 1, 2, 3], [8]] → (0, 1, 2, 3, 8)
+    flags["seeds"] = tuple(s for group in flags["seeds"] for s in group)
+  if "eta" in flags:  # one η: a single run's; several: a population's
+    etas = flags.pop("eta")
+    flags.update({"eta": etas[0]} if len(etas) == 1 else {"etas": tuple(etas)})
   if getattr(args, "resume", False):
     from jaxnets.runs import run
 

@@ -52,6 +52,11 @@ class TrainConfig:
     init_from: start from the network saved at this path instead of random weights.
     reinit_output: with `init_from`, draw a new random output layer (transfer learning).
     data_parallel: shard every mini-batch over all visible devices.
+    seeds: train a population, one member per seed (and per η of `etas`), all at once.
+    etas: train a population, one member per η (and per seed of `seeds`).
+    shared_shuffle: every member of a population takes the same mini-batches (the first
+      seed's shuffle), which batches their products: faster, rounding differs from single runs.
+    dtype: "float32" (default) or "float64" (the book's NumPy arithmetic; JAX's x64 mode).
   """
 
   sizes: tuple[int, ...] = (784, 30, 10)
@@ -68,6 +73,10 @@ class TrainConfig:
   init_from: str | None = None
   reinit_output: bool = False
   data_parallel: bool = False
+  seeds: tuple[int, ...] | None = None
+  etas: tuple[float, ...] | None = None
+  shared_shuffle: bool = False
+  dtype: Literal["float32", "float64"] = "float32"
 
   def __post_init__(self):
     try:
@@ -78,6 +87,12 @@ class TrainConfig:
       if self.train_size is not None:
         check_int("train_size", self.train_size, 1)
       object.__setattr__(self, "eta", check_eta(self.eta))
+      for name, check in (("seeds", lambda v: check_int("seed", v)), ("etas", check_eta)):
+        values = getattr(self, name)
+        if values is not None:
+          if not isinstance(values, (list, tuple)) or not values:
+            raise InputError(f"{name}={values!r}; expected a non-empty list")
+          object.__setattr__(self, name, tuple(check(v) for v in values))
     except InputError as e:
       raise ConfigError(str(e)) from None
     for name, choices in (("init", ("normal", "scaled")), ("optimizer", tuple(OPTIMIZERS))):
@@ -88,13 +103,25 @@ class TrainConfig:
     for name in ("init_from", "data_dir"):
       if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
         raise ConfigError(f"{name}={getattr(self, name)!r}; expected a path")
-    for name in ("reinit_output", "data_parallel"):
+    if self.dtype not in ("float32", "float64"):
+      raise ConfigError(f"dtype={self.dtype!r}; expected one of ['float32', 'float64']")
+    for name in ("reinit_output", "data_parallel", "shared_shuffle"):
       if not isinstance(getattr(self, name), bool):
         raise ConfigError(f"{name}={getattr(self, name)!r}; expected true or false")
     if self.reinit_output and self.init_from is None:
       raise ConfigError(
         "reinit_output=true needs init_from (the network whose hidden layers are kept)"
       )
+
+  @property
+  def members(self) -> list[tuple[int, float]]:
+    """(seed, η) of each member: every seed with every η, seeds outer."""
+    return [(s, e) for s in (self.seeds or (self.seed,)) for e in (self.etas or (self.eta,))]
+
+  @property
+  def is_population(self) -> bool:
+    """Whether the run trains several networks at once (`seeds` or `etas` given)."""
+    return self.seeds is not None or self.etas is not None
 
   def make_optimizer(self) -> optax.GradientTransformation:
     """The optax optimizer this config names, η in its state (`jaxnets.with_learning_rate`):
@@ -107,6 +134,9 @@ class TrainConfig:
   def to_dict(self) -> dict[str, Any]:
     d = dataclasses.asdict(self)
     d["sizes"] = list(self.sizes)
+    for name in ("seeds", "etas"):
+      if d[name] is not None:
+        d[name] = list(d[name])
     return d
 
   @classmethod
