@@ -49,7 +49,9 @@ def seed_list(text: str) -> list[int]:
   try:
     seeds = list(range(int(first), int(last) + 1)) if dash else [int(text)]
   except ValueError:
-    raise argparse.ArgumentTypeError(f"{text!r} is not a seed or a range of seeds such as 0-15")
+    raise argparse.ArgumentTypeError(
+      f"{text!r} is not a seed or a seed range such as 0-15"
+    ) from None
   if not seeds:
     raise argparse.ArgumentTypeError(
       f"{text!r} is an empty range; expected FIRST-LAST, FIRST ≤ LAST"
