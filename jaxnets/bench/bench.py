@@ -250,6 +250,7 @@ def time_best_threads(impl: str, stepper, batch_size: int, options: Options) -> 
     t["threads"] = threads or "default"
     if best is None or t["seconds"] / t["examples"] < best["seconds"] / best["examples"]:
       best = t
+  assert best is not None  # numpy always runs with its default threads
   return best
 
 
@@ -267,7 +268,7 @@ def numpy_stepper(step, sizes, batch_size: int):
   from jaxnets.network import init_params
 
   train = load_mnist().train
-  x, y = train.x, reference.one_hot(train.y, sizes[-1])
+  x, y = train.x, reference.one_hot(np.asarray(train.y), sizes[-1])
   state = {"params": reference.to_numpy(init_params(jax.random.key(0), sizes))}
   perm_SxB = shuffled_batches(len(x), batch_size)
 
@@ -289,7 +290,7 @@ def torch_stepper(sizes, batch_size: int, device: str, with_params: bool = False
 
   train = load_mnist().train
   x = torch.from_numpy(np.array(train.x)).to(device)  # a writable copy
-  y = torch.from_numpy(reference.one_hot(train.y, sizes[-1])).to(device)
+  y = torch.from_numpy(reference.one_hot(np.asarray(train.y), sizes[-1])).to(device)
   params = [
     (torch.tensor(w, device=device, requires_grad=True), torch.tensor(b, device=device))
     for w, b in reference.to_numpy(init_params(jax.random.key(0), sizes))
@@ -442,6 +443,7 @@ HEADER = (
 def format_row(results, sizes, batch_size) -> str:
   """One line of the table: JAX's numbers, the baselines' seconds per epoch, and the ratios."""
   j = _find(results, "jax", sizes, batch_size)
+  assert j is not None
   cells = [
     f"{'[' + ', '.join(map(str, sizes)) + ']':>18} {batch_size:>5} {j['compile_s']:>9.2f} "
     f"{j['epoch_s']:>8.3f} {j['examples_per_s']:>11,.0f} {j['gflops']:>8.1f} "

@@ -35,7 +35,7 @@ def backprop(params: NumpyParams, x_I: np.ndarray, y_O: np.ndarray) -> NumpyPara
     a = sigmoid(w_OxI @ a + b_O)
     activations.append(a)
   delta = (a - y_O) * a * (1 - a)
-  grads = [None] * len(params)
+  grads: NumpyParams = [None] * len(params)  # type: ignore[list-item]  # filled below
   for l in range(len(params) - 1, -1, -1):
     grads[l] = (np.outer(delta, activations[l]), delta)
     if l:
@@ -83,7 +83,7 @@ def sgd_step_matrix(params: NumpyParams, x_BxI: np.ndarray, y_BxO: np.ndarray, e
     activations.append(a_BxO)
   scale = np.float32(eta / len(x_BxI))
   delta_BxO = (a_BxO - y_BxO) * a_BxO * (1 - a_BxO)
-  new = [None] * len(params)
+  new: NumpyParams = [None] * len(params)  # type: ignore[list-item]  # filled below
   for l in range(len(params) - 1, -1, -1):
     w_OxI, b_O = params[l]
     new[l] = (w_OxI - scale * (delta_BxO.T @ activations[l]), b_O - scale * delta_BxO.sum(0))
