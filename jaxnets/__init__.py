@@ -3,9 +3,10 @@
 The book, one idea a module, read in this order: `neurons` (perceptron, sigmoid neuron),
 `network` (feed-forward sigmoid layers), `cost` (the quadratic cost), `gradient_descent`, `sgd`
 (a step and an epoch of mini-batch SGD), `evaluation` (accuracy), `train` (epochs compiled whole,
-validation and test, `fit`). The tooling sits behind it in subpackages: `jaxnets.data` (bundled
-MNIST, IDX folders, TFDS), `jaxnets.runs` (config, checkpoints, a run's folder, the command line)
-and `jaxnets.bench` (the benchmark and its NumPy and PyTorch baselines).
+validation and test, `fit`); then `population` (many networks trained at once: `jax.vmap`).
+The tooling sits behind it in subpackages: `jaxnets.data` (bundled MNIST, IDX folders, TFDS),
+`jaxnets.runs` (config, checkpoints, a run's folder, the command line) and `jaxnets.bench` (the
+benchmark and its NumPy and PyTorch baselines).
 
 Arrays are named by their shapes, as in nanodo: `w_OxI` has shape (O, I). The letters:
 
@@ -14,6 +15,7 @@ Arrays are named by their shapes, as in nanodo: `w_OxI` has shape (O, I). The le
   S  mini-batches (steps) of an epoch   K  mini-batches gathered at once (a chunk)
   C  chunks of an epoch                 R  examples of the last, smaller mini-batch
   M  members of a population of networks trained at once
+  E  epochs of a run
 """
 
 from jaxnets._checks import InputError
@@ -23,6 +25,13 @@ from jaxnets.evaluation import accuracy, evaluate, predict
 from jaxnets.gradient_descent import gradient_descent
 from jaxnets.network import Layer, Params, feedforward, feedforward_batch, init_params, layer_sizes
 from jaxnets.neurons import perceptron, sigmoid, sigmoid_neuron
+from jaxnets.population import (
+  fit_population,
+  init_population,
+  member,
+  population_size,
+  train_population_epoch,
+)
 from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_params, save_params
 from jaxnets.sgd import minibatch_gradient, per_example_gradients, sgd_epoch, sgd_step
 from jaxnets.train import (
@@ -71,6 +80,12 @@ __all__ = [
   "fit",
   "train_epoch",
   "with_learning_rate",
+  # populations
+  "fit_population",
+  "init_population",
+  "member",
+  "population_size",
+  "train_population_epoch",
   # errors
   "InputError",
   # tooling: data and saved networks

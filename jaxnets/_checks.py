@@ -103,7 +103,42 @@ def check_params(params: Any) -> None:
 def sizes_of(params: Any) -> tuple[int, ...]:
   """The sizes [n_0, n_1, ..., n_L] of a checked network."""
   check_params(params)
-  return (params[0].w.shape[1],) + tuple(layer.w.shape[0] for layer in params)
+  return (params[0][0].shape[1],) + tuple(w.shape[0] for w, _ in params)
+
+
+def check_population(params: Any) -> tuple[int, tuple[int, ...]]:
+  """(M, sizes) of a population: networks stacked on a leading axis M, every w of shape
+  (M, n_out, n_in) and every b (M, n_out), one M for all.
+
+  Raises:
+    AssertionError: naming the layer, the array and the size that is wrong.
+  """
+  if not isinstance(params, (list, tuple)) or not params:
+    raise AssertionError(f"params must be a non-empty list of Layer(w, b); got {type(params)}")
+  counts = []
+  for l, layer in enumerate(params):
+    if not (isinstance(layer, tuple) and len(layer) == 2):
+      raise AssertionError(f"params[{l}] must be a Layer(w, b) pair; got {type(layer)}")
+    w, b = layer
+    chex.assert_rank(w, 3, custom_message=f"params[{l}].w of a population must be (M, n_out, n_in)")
+    chex.assert_rank(b, 2, custom_message=f"params[{l}].b of a population must be (M, n_out)")
+    counts += [(f"params[{l}].w", w.shape[0]), (f"params[{l}].b", b.shape[0])]
+  if len({m for _, m in counts}) != 1:
+    raise AssertionError(
+      "the arrays of a population stack different numbers of members: "
+      + ", ".join(f"{name} {m}" for name, m in counts)
+      + "; expected one leading axis M for all"
+    )
+  one = [tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in layer) for layer in params]
+  return counts[0][1], sizes_of(one)
+
+
+def network_or_population(params: Any) -> tuple[int | None, tuple[int, ...]]:
+  """(None, sizes) of one network; (M, sizes) of a population (its w of rank 3)."""
+  first = params[0][0] if isinstance(params, (list, tuple)) and params else None
+  if first is not None and isinstance(params[0], tuple) and np.ndim(first) == 3:
+    return check_population(params)
+  return None, sizes_of(params)
 
 
 def check_inputs(params: Any, x: ArrayLike, name: str, rank: int) -> jax.Array:
@@ -193,9 +228,9 @@ def check_training(
   validation: Any = None,
   test: Any = None,
   mesh: Any = None,
-) -> None:
+) -> tuple[int, ...]:
   """Every check `fit` makes of its arguments, before any work: raises `InputError` naming the
-  bad value (chex's AssertionError for malformed params)."""
+  bad value (chex's AssertionError for malformed params). Returns the network's sizes."""
   sizes = sizes_of(params)
   check_int("epochs", epochs, minimum=0)
   n = np.shape(train.x)[0] if np.ndim(train.x) else 0
@@ -203,3 +238,4 @@ def check_training(
   for name, data in (("training", train), ("validation", validation), ("test", test)):
     if data is not None:
       check_dataset(sizes, data, name)
+  return sizes

@@ -69,15 +69,16 @@ def segment_steps(steps: int, seconds: float) -> int:
   return max(1, int(steps * SEGMENT_SECONDS / seconds))
 
 
-def run_epoch(train_epoch, params, opt_state, x_NxI, y_N, order_N, per_call, epoch, within, **kw):
+def run_epoch(train_epoch, params, opt_state, x_NxI, y_N, order, per_call, epoch, within, **kw):
   """`train_epoch` (the compiled epoch) in one call, or, for `per_call` < the epoch's steps,
-  over consecutive slices of `order_N` of `per_call` mini-batches each (the last takes the
-  rest): the same steps in the same order. Each call is dispatched before the previous one is
-  waited on, so the device never idles; `within(epoch, done, n)` reports after each."""
+  over consecutive slices of `order` (its last axis: (N,), or (M, N) for a population) of
+  `per_call` mini-batches each (the last takes the rest): the same steps in the same order.
+  Each call is dispatched before the previous one is waited on, so the device never idles;
+  `within(epoch, done, n)` reports after each."""
   batch_size = kw["batch_size"]
-  n = order_N.shape[0]
+  n = order.shape[-1]
   if per_call >= -(-n // batch_size):  # one call: no wait on the device until the epoch ends
-    return train_epoch(params, opt_state, x_NxI, y_N, order_N, **kw)
+    return train_epoch(params, opt_state, x_NxI, y_N, order, **kw)
   rows = per_call * batch_size
   cuts = list(range(0, n - (n % batch_size), rows))
   if (
@@ -88,7 +89,7 @@ def run_epoch(train_epoch, params, opt_state, x_NxI, y_N, order_N, per_call, epo
   total, pending = None, []
   finite = None
   for lo, hi in bounds:
-    params, opt_state, metrics = train_epoch(params, opt_state, x_NxI, y_N, order_N[lo:hi], **kw)
+    params, opt_state, metrics = train_epoch(params, opt_state, x_NxI, y_N, order[..., lo:hi], **kw)
     steps = -(-(hi - lo) // batch_size)
     cost_sum = metrics["train_cost"] * steps
     total = cost_sum if total is None else total + cost_sum

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnets._checks import InputError, check_int, check_sizes, sizes_of
+from jaxnets._checks import InputError, check_int, check_sizes
 
 OPTIMIZER_SCALAR_BYTES = 64
 """The optimizer's scalars (learning rate, step count, ...): a few values, 64 bytes in all."""
@@ -45,6 +45,7 @@ def _estimate(
   optimizer_slots: int,
   members: int,
   eval_examples: int,
+  eval_members: int | None = None,
 ) -> tuple[int, int, int]:
   """(state bytes, activation bytes, examples the activations are counted for)."""
   sizes = check_sizes(sizes)
@@ -52,15 +53,15 @@ def _estimate(
   optimizer_slots = check_int("optimizer_slots", optimizer_slots, minimum=0)
   members = check_int("members", members, minimum=1)
   eval_examples = check_int("eval_examples", eval_examples, minimum=0)
+  eval_members = members if eval_members is None else check_int("eval_members", eval_members, 1)
   itemsize = _itemsize(dtype)
   # Parameters, their gradients, and `optimizer_slots` arrays of the same shapes.
   state = (2 + optimizer_slots) * parameter_count(sizes) * itemsize + OPTIMIZER_SCALAR_BYTES
   # Per example: the input a_0, then z_l and a_l of every later layer.
   per_example = (sizes[0] + 2 * sum(sizes[1:])) * itemsize
-  train = 2 * batch_size * per_example  # forward values and their gradients in the backward pass
-  evaluate = eval_examples * per_example  # forward only
-  activations = max(train, evaluate)
-  return members * state, members * activations, batch_size if train >= evaluate else -1
+  train = members * 2 * batch_size * per_example  # forward values and their gradients (backward)
+  evaluate = eval_members * eval_examples * per_example  # forward only
+  return members * state, max(train, evaluate), batch_size if train >= evaluate else -1
 
 
 def training_bytes(
@@ -71,6 +72,7 @@ def training_bytes(
   optimizer_slots: int = 0,
   members: int = 1,
   eval_examples: int = 0,
+  eval_members: int | None = None,
   data_bytes: int = 0,
 ) -> int:
   """About how many bytes training a network of `sizes` needs on its device, at its peak.
@@ -78,8 +80,8 @@ def training_bytes(
   The count, with P = Σ_l (n_{l+1}·n_l + n_{l+1}) parameters and A = n_0 + 2·Σ_{l≥1} n_l values
   per example (the input, then z_l and a_l of every layer):
 
-    members · [(2 + optimizer_slots)·P·itemsize + 64      parameters, gradients, optimizer state
-               + max(2·batch_size, eval_examples)·A·itemsize]      activations (and gradients)
+    members · ((2 + optimizer_slots)·P·itemsize + 64)      parameters, gradients, optimizer state
+    + max(members · 2·batch_size, eval_members · eval_examples)·A·itemsize     activations
     + data_bytes
 
   The dataset is not counted (it is in host memory already) unless the caller adds it.
@@ -93,6 +95,7 @@ def training_bytes(
     members: networks trained at once (a population); all of the above is counted for each.
     eval_examples: examples evaluated in one forward pass (a validation or test set evaluated
       whole); 0 when evaluation is batched no larger than training.
+    eval_members: members evaluated at once (default: all of them).
     data_bytes: data that must be copied to the device (0 for the CPU, where it already is).
 
   Returns:
@@ -102,7 +105,7 @@ def training_bytes(
     InputError: bad sizes, a batch size < 1, negative counts.
   """
   state, activations, _ = _estimate(
-    sizes, batch_size, dtype, optimizer_slots, members, eval_examples
+    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, eval_members
   )
   return state + activations + check_int("data_bytes", data_bytes, minimum=0)
 
@@ -238,6 +241,7 @@ def check_memory(
   optimizer_slots: int = 0,
   members: int = 1,
   eval_examples: int = 0,
+  eval_members: int | None = None,
   data_bytes: int = 0,
   device: Any = None,
 ) -> int:
@@ -247,8 +251,8 @@ def check_memory(
   the available memory is unknown, the check passes.
 
   Args:
-    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, data_bytes: as for
-      `training_bytes`.
+    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, eval_members,
+      data_bytes: as for `training_bytes`.
     device: the JAX device the run trains on (None: `jax.devices()[0]`).
 
   Returns:
@@ -260,7 +264,7 @@ def check_memory(
     InputError: bad sizes or counts (see `training_bytes`).
   """
   state, activations, at_batch = _estimate(
-    sizes, batch_size, dtype, optimizer_slots, members, eval_examples
+    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, eval_members
   )
   data_bytes = check_int("data_bytes", data_bytes, minimum=0)
   needed = state + activations + data_bytes
@@ -289,19 +293,30 @@ def check_memory(
 
 
 def check_fit_memory(
-  params: Any, optimizer: Any, batch_size: int, validation: Any, test: Any, mesh: Any
+  sizes: tuple[int, ...],
+  params: Any,
+  optimizer: Any,
+  batch_size: int,
+  validation: Any,
+  test: Any,
+  mesh: Any,
+  members: int = 1,
+  eval_members: int | None = None,
 ) -> None:
-  """`check_memory` before `fit` allocates its gradients, optimizer state and activations."""
+  """`check_memory` before `fit` (or `fit_population`, `members` networks stacked in `params`,
+  evaluated `eval_members` at a time) allocates its gradients, optimizer state and activations."""
   leaves = jax.tree.leaves(params)
   param_bytes = sum(a.size * a.dtype.itemsize for a in leaves)
   state = jax.eval_shape(optimizer.init, params)  # its shapes, nothing allocated
   state_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(state))
   device = mesh.devices.flat[0] if mesh is not None else jax.devices()[0]
   check_memory(
-    sizes_of(params),
+    sizes,
     batch_size,
     dtype=leaves[0].dtype,
     optimizer_slots=round(state_bytes / param_bytes),
+    members=members,
+    eval_members=eval_members,
     eval_examples=max([len(d.x) for d in (validation, test) if d is not None], default=0),
     device=device,
   )

@@ -12,6 +12,7 @@ every η.
 """
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -23,12 +24,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxnets._checks import (
-  InputError,
-  check_eta,
-  check_training,
-  sizes_of,
-)
+from jaxnets._checks import InputError, check_eta, check_int, check_training
 from jaxnets._device import (
   GUESSED_FLOPS,
   epoch_flops,
@@ -58,30 +54,58 @@ SGD = optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(
 
 
 class TrainingDiverged(FloatingPointError):
-  """The training cost or the parameters became NaN or infinite."""
+  """The training cost or the parameters became NaN or infinite.
+
+  Attributes:
+    members: for a population, the indices of the members that diverged (else None).
+  """
+
+  def __init__(self, message: str, members: list[int] | None = None):
+    super().__init__(message)
+    self.members = members
 
 
 @dataclasses.dataclass
 class History:
-  """Per-epoch metrics of a run, one entry per epoch (JSON-ready lists of floats)."""
+  """Per-epoch metrics of a run, one entry per epoch, JSON-ready: a float per epoch for one
+  network; for a population, a list of one float per member (`epoch_seconds` stays one float)."""
 
-  train_cost: list[float] = dataclasses.field(default_factory=list)
-  validation_cost: list[float] = dataclasses.field(default_factory=list)
-  validation_accuracy: list[float] = dataclasses.field(default_factory=list)
-  test_cost: list[float] = dataclasses.field(default_factory=list)
-  test_accuracy: list[float] = dataclasses.field(default_factory=list)
+  train_cost: list[Any] = dataclasses.field(default_factory=list)
+  validation_cost: list[Any] = dataclasses.field(default_factory=list)
+  validation_accuracy: list[Any] = dataclasses.field(default_factory=list)
+  test_cost: list[Any] = dataclasses.field(default_factory=list)
+  test_accuracy: list[Any] = dataclasses.field(default_factory=list)
   epoch_seconds: list[float] = dataclasses.field(default_factory=list)
 
-  def append(self, metrics: dict[str, float]) -> None:
+  def append(self, metrics: dict[str, Any]) -> None:
     """Appends one epoch's metrics; those an epoch lacks (no test set, say) are NaN."""
+    cost = metrics["train_cost"]
+    missing = [math.nan] * len(cost) if isinstance(cost, list) else math.nan
     for field in dataclasses.fields(self):
-      getattr(self, field.name).append(metrics.get(field.name, float("nan")))
+      getattr(self, field.name).append(metrics.get(field.name, missing))
 
-  def as_dict(self) -> dict[str, list[float]]:
+  @property
+  def members(self) -> int | None:
+    """The population's size, or None for the history of one network (or of no epoch yet)."""
+    first = self.train_cost[0] if self.train_cost else None
+    return len(first) if isinstance(first, list) else None
+
+  def member(self, k: int) -> "History":
+    """The history of member k of a population, as one network's."""
+    if self.members is None:
+      raise InputError("member(): this is the history of one network, not of a population")
+    check_int("k", k, 0, self.members - 1)
+    picked = {
+      name: [v[k] if isinstance(v, list) else v for v in values]
+      for name, values in self.as_dict().items()
+    }
+    return History(**picked)
+
+  def as_dict(self) -> dict[str, list[Any]]:
     return dataclasses.asdict(self)
 
   @classmethod
-  def from_dict(cls, d: dict[str, list[float]]) -> "History":
+  def from_dict(cls, d: dict[str, list[Any]]) -> "History":
     """A history from `as_dict`'s output (as saved in a checkpoint)."""
     names = {f.name for f in dataclasses.fields(cls)}
     return cls(**{k: list(v) for k, v in d.items() if k in names})
@@ -125,12 +149,58 @@ def _step(params, opt_state, x_BxI, y_BxO, optimizer, cost_fn):
 
 
 CHUNK_ROWS = 1024
-"""About how many training rows `train_epoch` gathers at once (see `chunk_steps`)."""
+"""About how many training rows `train_epoch` gathers at once: an outer scan over chunks of
+mini-batches, an inner one over a chunk's mini-batches (README, Speed, says why)."""
 
 
-def chunk_steps(steps: int, batch_size: int) -> int:
-  """How many mini-batches `train_epoch` gathers in one go: about `CHUNK_ROWS` rows, ≤ `steps`."""
-  return max(1, min(steps, CHUNK_ROWS // batch_size))
+def epoch_program(
+  params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer, mesh, cost, chunk_rows
+):
+  """`train_epoch`'s program, unjitted, for `jax.vmap` over networks (`jaxnets.population`):
+  mini-batches of `order_N` gathered about `chunk_rows` rows at a time."""
+  n_out = params[-1].w.shape[0]
+  x_NxI, y_N = jnp.asarray(x_NxI), jnp.asarray(y_N)
+  full_SxB, rest_R = minibatch_indices(order_N, batch_size)
+  steps = full_SxB.shape[0]
+  k = max(1, min(steps, chunk_rows // batch_size))
+
+  def gather(idx_KxB):
+    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O), B sharded over the mesh.
+
+    A last mini-batch too small to split evenly over the devices (the book's remainder) is not
+    sharded: each device computes it whole.
+    """
+    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out, params[-1].w.dtype)
+    if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
+      shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
+      x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)
+      y_KxBxO = jax.lax.with_sharding_constraint(y_KxBxO, shard)
+    return x_KxBxI, y_KxBxO
+
+  def step(carry, xy):
+    params, opt_state, total = carry
+    params, opt_state, cost_value = _step(params, opt_state, *xy, optimizer, cost)
+    return (params, opt_state, total + cost_value), None  # the costs summed step by step
+
+  def chunk(carry, idx_KxB):
+    return jax.lax.scan(step, carry, gather(idx_KxB))[0]
+
+  total = jnp.zeros((), params[-1].w.dtype)
+  carry = jax.lax.scan(
+    lambda c, idx_KxB: (chunk(c, idx_KxB), None),
+    (params, opt_state, total),
+    full_SxB[: steps // k * k].reshape(steps // k, k, batch_size),
+  )[0]
+  if steps % k:
+    carry = chunk(carry, full_SxB[steps // k * k :])
+  if rest_R.shape[0]:
+    carry = chunk(carry, rest_R[None])
+  params, opt_state, total = carry
+  mean_cost = total / (steps + (1 if rest_R.shape[0] else 0))
+  finite = jnp.isfinite(mean_cost)
+  for leaf in jax.tree.leaves(params):
+    finite &= jnp.all(jnp.isfinite(leaf))
+  return params, opt_state, {"train_cost": mean_cost, "finite": finite}
 
 
 @jax.jit(static_argnames=("batch_size", "optimizer", "mesh", "cost"))
@@ -162,49 +232,26 @@ def train_epoch(
     (params, opt_state, metrics): metrics["train_cost"] is the mean mini-batch cost over the
     epoch, and metrics["finite"] says whether that cost and all params are finite.
   """
-  n_out = params[-1].w.shape[0]
-  chex.assert_rank(order_N, 1, custom_message="argument order_N must be (n,) indices")
-  chex.assert_type(order_N, int, custom_message="argument order_N must be integer indices")
-  full_SxB, rest_R = minibatch_indices(order_N, batch_size)
-  steps = full_SxB.shape[0]
-  k = chunk_steps(steps, batch_size)
-
-  def gather(idx_KxB):
-    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O), B sharded over the mesh.
-
-    A last mini-batch too small to split evenly over the devices (the book's remainder) is not
-    sharded: each device computes it whole.
-    """
-    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out, params[-1].w.dtype)
-    if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
-      shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
-      x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)
-      y_KxBxO = jax.lax.with_sharding_constraint(y_KxBxO, shard)
-    return x_KxBxI, y_KxBxO
-
-  def step(carry, xy):
-    params, opt_state, cost_value = _step(*carry, *xy, optimizer, cost)
-    return (params, opt_state), cost_value
-
-  def chunk(carry, idx_KxB):
-    return jax.lax.scan(step, carry, gather(idx_KxB))
-
-  carry, cost_CxK = jax.lax.scan(
-    chunk, (params, opt_state), full_SxB[: steps // k * k].reshape(steps // k, k, batch_size)
+  check_order(order_N, rank=1)
+  return epoch_program(
+    params,
+    opt_state,
+    x_NxI,
+    y_N,
+    order_N,
+    batch_size=batch_size,
+    optimizer=optimizer,
+    mesh=mesh,
+    cost=cost,
+    chunk_rows=CHUNK_ROWS,
   )
-  total_cost = jnp.sum(cost_CxK)
-  if steps % k:
-    carry, cost_K = chunk(carry, full_SxB[steps // k * k :])
-    total_cost += jnp.sum(cost_K)
-  if rest_R.shape[0]:
-    carry, cost_1 = chunk(carry, rest_R[None])
-    total_cost += jnp.sum(cost_1)
-  params, opt_state = carry
-  mean_cost = total_cost / (steps + (1 if rest_R.shape[0] else 0))
-  finite = jnp.isfinite(mean_cost)
-  for leaf in jax.tree.leaves(params):
-    finite &= jnp.all(jnp.isfinite(leaf))
-  return params, opt_state, {"train_cost": mean_cost, "finite": finite}
+
+
+def check_order(order, rank: int) -> None:
+  """An epoch's order: integer indices, (N,) for one network ((M, N) also for a population)."""
+  shapes = "(n,) indices" if rank == 1 else "(n,) or (members, n) indices"
+  chex.assert_rank(order, {1, rank}, custom_message=f"argument order_N must be {shapes}")
+  chex.assert_type(order, int, custom_message="argument order_N must be integer indices")
 
 
 def data_mesh(devices: list | None = None) -> Mesh:
@@ -212,14 +259,36 @@ def data_mesh(devices: list | None = None) -> Mesh:
   return Mesh(np.array(devices if devices is not None else jax.devices()), ("batch",))
 
 
-def with_learning_rate(opt_state: Any, eta: float) -> Any:
+def with_learning_rate(opt_state: Any, eta: Any) -> Any:
   """`opt_state` with its learning rate η set, for an optimizer made by `optax.inject_hyperparams`
   (such as `SGD`): changing η changes the state, not the compiled program.
 
+  Args:
+    opt_state: the optimizer's state: of one network, or of a population (`jax.vmap` of
+      `optimizer.init`, one learning rate per member).
+    eta: η, or for a population one η per member (a sequence of M values), or one for all.
+
   Raises:
-    InputError: the state has no injected `learning_rate`, or η is not a finite number > 0.
+    InputError: the state has no injected `learning_rate`, an η is not a finite number > 0, or
+      the count of η doesn't match the members.
   """
-  eta = check_eta(eta)
+  rate = _learning_rate(opt_state, eta)
+  if isinstance(eta, (list, tuple, np.ndarray, jax.Array)):
+    etas = [check_eta(e) for e in np.asarray(eta, dtype=object).ravel().tolist()]
+    if np.ndim(eta) != 1 or rate.shape != (len(etas),):
+      raise InputError(
+        f"eta has {len(etas)} values (shape {np.shape(eta)}) but the optimizer's state holds "
+        f"{'one learning rate' if rate.ndim == 0 else f'{rate.shape[0]} learning rates'}: "
+        "expected one η per member of the population, or a single η"
+      )
+    value = jnp.asarray(etas, rate.dtype)
+  else:
+    value = jnp.full(rate.shape, check_eta(eta), rate.dtype)
+  hyperparams = {**opt_state.hyperparams, "learning_rate": value}
+  return opt_state._replace(hyperparams=hyperparams)
+
+
+def _learning_rate(opt_state: Any, eta: Any) -> jax.Array:
   hyperparams = getattr(opt_state, "hyperparams", None)
   if not isinstance(hyperparams, dict) or "learning_rate" not in hyperparams:
     raise InputError(
@@ -227,10 +296,7 @@ def with_learning_rate(opt_state: Any, eta: float) -> Any:
       "(optax.inject_hyperparams), such as jaxnets.SGD; pass the optimizer's own learning rate "
       "instead"
     )
-  rate = hyperparams["learning_rate"]
-  return opt_state._replace(
-    hyperparams={**hyperparams, "learning_rate": jnp.asarray(eta, rate.dtype)}
-  )
+  return hyperparams["learning_rate"]
 
 
 def fit(
@@ -249,7 +315,7 @@ def fit(
   mesh: Mesh | None = None,
   cost: Callable[[Params, jax.Array, jax.Array], jax.Array] = quadratic_cost,
   history: "History | None" = None,
-  on_epoch: Callable[[int, Params, Any, dict[str, float]], None] | None = None,
+  on_epoch: Callable[[int, Params, Any, dict[str, Any]], None] | None = None,
 ) -> tuple[Params, "History"]:
   """Trains a network by mini-batch SGD, evaluating after every epoch.
 
@@ -281,59 +347,122 @@ def fit(
       (`OutOfMemory`, naming the bytes needed and available); TrainingDiverged: NaN or Inf,
       naming the epoch.
   """
-  check_training(params, train, epochs, batch_size, validation, test, mesh)
-  n = np.shape(train.x)[0]
-  if optimizer is None:
-    optimizer = SGD
-    eta = 3.0 if eta is None and opt_state is None else eta
-  check_fit_memory(params, optimizer, batch_size, validation, test, mesh)
+  sizes = check_training(params, train, epochs, batch_size, validation, test, mesh)
+  optimizer, eta = default_optimizer(optimizer, opt_state, eta)
+  check_fit_memory(sizes, params, optimizer, batch_size, validation, test, mesh)
   if opt_state is None:
     opt_state = optimizer.init(params)
   if eta is not None:
     opt_state = with_learning_rate(opt_state, eta)
-  history = History() if history is None else history
-  if on_epoch is not None and hasattr(on_epoch, "begin"):
-    on_epoch.begin(start_epoch)
-
-  replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
-  put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else to_device
-  params, opt_state = jax.tree.map(put, (params, opt_state))
-  x_NxI, y_N = put(train.x), put(train.y)
-  evals = {k: (put(d.x), put(d.y)) for k, d in (("validation", validation), ("test", test)) if d}
-
   words = key_words(key)
-  order_N = put(epoch_order(words, start_epoch, n))
-  steps = -(-n // batch_size)
-  flops = epoch_flops(sizes_of(params), n, batch_size)
-  per_call = segment_steps(steps, flops / GUESSED_FLOPS)
-  within = getattr(on_epoch, "within", None)
-  static = {"batch_size": batch_size, "optimizer": optimizer, "mesh": mesh, "cost": cost}
-  for epoch in range(start_epoch, start_epoch + epochs):
-    start = time.perf_counter()
-    params, opt_state, metrics = run_epoch(
-      train_epoch, params, opt_state, x_NxI, y_N, order_N, per_call, epoch, within, **static
-    )
-    evaluated = {k: _eval_metrics(params, x, y) for k, (x, y) in evals.items()}
-    if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
-      order_N = put(epoch_order(words, epoch + 1, n))
-    wait_ready((metrics, evaluated))  # the epoch's one wait for the device
-    metrics, evaluated = local_values((metrics, evaluated))
-    if epoch == start_epoch:  # plan the calls of the next epochs from this one's time
-      per_call = segment_steps(steps, time.perf_counter() - start)
-    if not bool(metrics["finite"]):
-      raise TrainingDiverged(
-        f"epoch {epoch}: the training cost is {float(metrics['train_cost'])} or the params "
-        "hold NaN/Inf; the parameters from the end of the previous epoch are the last good ones "
-        "(try a smaller eta)"
+  n = np.shape(train.x)[0]
+  loop = EpochLoop(
+    epoch=train_epoch,
+    evaluate=_eval_metrics,
+    order=lambda epoch: epoch_order(words, epoch, n),
+    epoch_flops=epoch_flops(sizes, n, batch_size),
+    static={"batch_size": batch_size, "optimizer": optimizer, "mesh": mesh, "cost": cost},
+  )
+  return loop.run(
+    params, opt_state, train, validation, test, epochs, start_epoch, history, on_epoch
+  )
+
+
+def default_optimizer(optimizer, opt_state, eta):
+  """(optimizer, η): `SGD` at η = 3.0 unless an optimizer, a state or η is given."""
+  if optimizer is None:
+    return SGD, (3.0 if eta is None and opt_state is None else eta)
+  return optimizer, eta
+
+
+@dataclasses.dataclass
+class EpochLoop:
+  """`fit`'s loop over epochs, shared with `jaxnets.fit_population`: train an epoch on the
+  device, evaluate, draw the next epoch's order on the host meanwhile, wait once, report.
+
+  Attributes:
+    epoch: the compiled epoch, `train_epoch` or `train_population_epoch`.
+    evaluate: (params, x, y) → (cost, correct): scalars, or one per member.
+    order: epoch → the epoch's order, a NumPy array: (N,), or (M, N) one per member.
+    epoch_flops: the FLOPs of one epoch (all members), to plan calls before one is timed.
+    static: `epoch`'s keyword arguments (batch_size, optimizer, ...).
+  """
+
+  epoch: Callable
+  evaluate: Callable
+  order: Callable[[int], np.ndarray]
+  epoch_flops: float
+  static: dict[str, Any]
+
+  def run(self, params, opt_state, train, validation, test, epochs, start_epoch, history, on_epoch):
+    history = History() if history is None else history
+    if on_epoch is not None and hasattr(on_epoch, "begin"):
+      on_epoch.begin(start_epoch)
+    mesh = self.static.get("mesh")
+    replicated = NamedSharding(mesh, PartitionSpec()) if mesh is not None else None
+    put = (lambda a: jax.device_put(a, replicated)) if mesh is not None else to_device
+    params, opt_state = jax.tree.map(put, (params, opt_state))
+    x_NxI, y_N = put(train.x), put(train.y)
+    evals = {k: (put(d.x), put(d.y)) for k, d in (("validation", validation), ("test", test)) if d}
+
+    order = put(self.order(start_epoch))
+    steps = -(-order.shape[-1] // self.static["batch_size"])
+    per_call = segment_steps(steps, self.epoch_flops / GUESSED_FLOPS)
+    within = getattr(on_epoch, "within", None)
+    for epoch in range(start_epoch, start_epoch + epochs):
+      start = time.perf_counter()
+      params, opt_state, metrics = run_epoch(
+        self.epoch, params, opt_state, x_NxI, y_N, order, per_call, epoch, within, **self.static
       )
-    summary = {"train_cost": float(metrics["train_cost"])}
-    for k, (cost_value, correct) in evaluated.items():
-      summary[f"{k}_cost"] = float(cost_value)
-      if int(correct) >= 0:
-        summary[f"{k}_correct"] = int(correct)
-        summary[f"{k}_accuracy"] = int(correct) / evals[k][0].shape[0]
-    summary["epoch_seconds"] = time.perf_counter() - start
-    history.append(summary)
-    if on_epoch is not None:
-      on_epoch(epoch, params, opt_state, summary)
-  return params, history
+      evaluated = {k: self.evaluate(params, x, y) for k, (x, y) in evals.items()}
+      if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
+        order = put(self.order(epoch + 1))
+      wait_ready((metrics, evaluated))  # the epoch's one wait for the device
+      metrics, evaluated = local_values((metrics, evaluated))
+      if epoch == start_epoch:  # plan the calls of the next epochs from this one's time
+        per_call = segment_steps(steps, time.perf_counter() - start)
+      check_finite(epoch, metrics)
+      summary = epoch_summary(metrics, evaluated, {k: x.shape[0] for k, (x, _) in evals.items()})
+      summary["epoch_seconds"] = time.perf_counter() - start
+      history.append(summary)
+      if on_epoch is not None:
+        on_epoch(epoch, params, opt_state, summary)
+    return params, history
+
+
+def check_finite(epoch: int, metrics: dict[str, np.ndarray]) -> None:
+  """Raises `TrainingDiverged` if the epoch's cost or params went NaN or infinite."""
+  finite = np.asarray(metrics["finite"])
+  if finite.all():
+    return
+  cost = np.asarray(metrics["train_cost"])
+  if finite.ndim == 0:
+    raise TrainingDiverged(
+      f"epoch {epoch}: the training cost is {float(cost)} or the params hold NaN/Inf; the "
+      "parameters from the end of the previous epoch are the last good ones (try a smaller eta)"
+    )
+  bad = np.flatnonzero(~finite).tolist()
+  raise TrainingDiverged(
+    f"epoch {epoch}: member(s) {bad} of {finite.size} diverged (training cost "
+    f"{', '.join(str(float(c)) for c in cost[bad])}, or NaN/Inf in the params); the parameters "
+    "from the end of the previous epoch are the last good ones (try a smaller eta for them)",
+    members=bad,
+  )
+
+
+def epoch_summary(metrics, evaluated, sizes: dict[str, int]) -> dict[str, Any]:
+  """An epoch's metrics as JSON-ready values: floats for a network, lists (one value per member)
+  for a population. `evaluated` maps "validation"/"test" to (cost, correct); correct < 0 means
+  regression targets (no accuracy)."""
+
+  def values(a, kind=float):
+    a = np.asarray(a)
+    return kind(a) if a.ndim == 0 else [kind(v) for v in a]
+
+  summary = {"train_cost": values(metrics["train_cost"])}
+  for k, (cost_value, correct) in evaluated.items():
+    summary[f"{k}_cost"] = values(cost_value)
+    if np.all(np.asarray(correct) >= 0):
+      summary[f"{k}_correct"] = values(correct, int)
+      summary[f"{k}_accuracy"] = values(np.asarray(correct) / sizes[k])
+  return summary

@@ -23,6 +23,7 @@ BOOK = [
   "sgd",
   "evaluation",
   "train",
+  "population",
   "_checks",
   "_memory",
 ]

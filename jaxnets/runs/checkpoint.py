@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxnets._checks import InputError, check_params
+from jaxnets._checks import InputError, network_or_population
 from jaxnets.network import Layer, Params
 
 _CHECKSUM_KEY = "__sha256__"
@@ -168,8 +168,8 @@ def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def params_to_arrays(params: Params, prefix: str = "") -> dict[str, np.ndarray]:
-  """A network as named numpy arrays: {prefix}w_0, {prefix}b_0, {prefix}w_1, ..."""
-  check_params(params)
+  """A network (or a population, stacked) as named numpy arrays: {prefix}w_0, {prefix}b_0, ..."""
+  network_or_population(params)
   arrays = {}
   for l, (w, b) in enumerate(params):
     arrays[f"{prefix}w_{l}"] = np.asarray(w)
@@ -192,7 +192,7 @@ def arrays_to_params(
       raise CheckpointError(f"checkpoint {source!r} lacks array {e.args[0]!r}") from e
     params.append(Layer(jnp.asarray(w), jnp.asarray(b)))
   try:
-    check_params(params)
+    network_or_population(params)
   except AssertionError as e:
     raise CheckpointError(f"checkpoint {source!r} holds an inconsistent network: {e}") from e
   return params
@@ -200,6 +200,9 @@ def arrays_to_params(
 
 def save_params(path: str | os.PathLike, params: Params) -> None:
   """Saves a network to `path` (npz, atomic, checksummed). Loading gives back the same bits.
+
+  A population (`jaxnets.fit_population`'s params, stacked on a leading member axis) is saved
+  and loaded stacked; member k is `jaxnets.member(params, k)`.
 
   Raises:
     WriteError: the file could not be written (see `write_atomic`); an earlier one is kept.
@@ -211,7 +214,7 @@ def load_params(path: str | os.PathLike) -> Params:
   """Loads a network saved by `save_params`, or the network inside a training checkpoint.
 
   Returns:
-    A list of `Layer(w, b)`, bit-identical to what was saved.
+    A list of `Layer(w, b)`, bit-identical to what was saved (stacked, for a population).
 
   Raises:
     CheckpointError: the file is missing, truncated, corrupt, or holds no consistent network.

@@ -108,6 +108,15 @@ class TrainConfig:
     for name in ("reinit_output", "data_parallel", "shared_shuffle"):
       if not isinstance(getattr(self, name), bool):
         raise ConfigError(f"{name}={getattr(self, name)!r}; expected true or false")
+    if self.shared_shuffle and not self.is_population:
+      raise ConfigError(
+        "shared_shuffle=true needs a population: several seeds (--seeds) or learning rates (--eta)"
+      )
+    if self.data_parallel and self.is_population:
+      raise ConfigError(
+        "data_parallel=true shards one network's mini-batches over devices; expected a single "
+        "network, not a population (seeds or several etas)"
+      )
     if self.reinit_output and self.init_from is None:
       raise ConfigError(
         "reinit_output=true needs init_from (the network whose hidden layers are kept)"

@@ -39,11 +39,20 @@ def write_curves(path: str, history: History, title: str) -> None:
   fig = Figure(figsize=(9, 3.5), layout="constrained")
   cost_ax, acc_ax = fig.subplots(1, 2)
   epochs = np.arange(len(history.train_cost))
-  cost_ax.plot(epochs, history.train_cost, label="training (mean over the epoch)")
-  cost_ax.plot(epochs, history.validation_cost, label="validation")
+  band = history.members is not None  # a population: its mean, and a band from min to max
+
+  def curve(ax, values, scale, label, color):
+    v = np.array(values, np.float64) * scale
+    if band:
+      ax.fill_between(epochs, v.min(1), v.max(1), color=color, alpha=0.2, lw=0)
+      v, label = v.mean(1), f"{label}, mean (band: min–max of {v.shape[1]})"
+    ax.plot(epochs, v, label=label, color=color)
+
+  curve(cost_ax, history.train_cost, 1, "training (mean over the epoch)", "C0")
+  curve(cost_ax, history.validation_cost, 1, "validation", "C1")
   cost_ax.set(xlabel="epoch", ylabel="quadratic cost", title="cost")
-  acc_ax.plot(epochs, np.array(history.validation_accuracy) * 100, label="validation")
-  acc_ax.plot(epochs, np.array(history.test_accuracy) * 100, label="test")
+  curve(acc_ax, history.validation_accuracy, 100, "validation", "C1")
+  curve(acc_ax, history.test_accuracy, 100, "test", "C2")
   acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
   for ax in (cost_ax, acc_ax):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))

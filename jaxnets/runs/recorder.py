@@ -28,7 +28,7 @@ import numpy as np
 
 from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params, write_atomic
 from jaxnets.runs.plots import preload_plotting, write_curves
-from jaxnets.runs.progress import Progress, epoch_line
+from jaxnets.runs.progress import Progress, epoch_line, spread
 from jaxnets.runs.signals import Aborted, stop_on_signals
 from jaxnets.train import History
 
@@ -84,6 +84,8 @@ class Recorder:
     title: the curves' title.
     n_test: the test set's size, for the book's "9129 / 10000".
     clear: remove an earlier run's files from `out` when training begins (--force).
+    members: for a population, what each member is (e.g. {"seed": 0, "eta": 3.0}), saved in
+      metrics.json beside its per-member lists; None for one network.
   """
 
   def __init__(
@@ -100,12 +102,14 @@ class Recorder:
     title: str = "",
     n_test: int = 0,
     clear: bool = False,
+    members: list[dict[str, Any]] | None = None,
   ):
     self.out, self.key, self.epochs = out, key, epochs
     self.config = config or {}
     self.history = History() if history is None else history
     self.checkpoint_every, self.progress_mode = checkpoint_every, progress
     self.header, self.title, self.n_test, self.clear = header, title, n_test, clear
+    self.members = members
     self.saved_epoch = len(self.history.train_cost)  # the last complete checkpoint's epochs
     self.report: Progress | None = None
     self._signals: Any = None
@@ -174,7 +178,10 @@ class Recorder:
 
   def write_metrics(self) -> None:
     if self.out is not None:
-      write_json(self.path("metrics.json"), self.history.as_dict())
+      metrics = self.history.as_dict()
+      if self.members is not None:
+        metrics = {"members": self.members, **metrics}
+      write_json(self.path("metrics.json"), metrics)
 
   def kept(self) -> str:
     """Where the last complete checkpoint is, for a message ("" if none was written)."""
@@ -187,7 +194,20 @@ class Recorder:
     """The run's error for `TrainingDiverged`, after saving the metrics so far."""
     self.write_metrics()
     kept = self.kept().replace("the last complete", "the last good")
-    return RunDiverged(f"{error}" + (f"; {kept}" if kept else ""))
+    return RunDiverged(f"{error}{self._which(error)}" + (f"; {kept}" if kept else ""))
+
+  def _which(self, error: Exception) -> str:
+    """What the diverged members of a population are: " (member 3: seed 3, eta 100.0)"."""
+    bad = getattr(error, "members", None)
+    if self.members is None or not bad:
+      return ""
+    return (
+      " ("
+      + "; ".join(
+        f"member {k}: " + ", ".join(f"{n} {v}" for n, v in self.members[k].items()) for k in bad
+      )
+      + ")"
+    )
 
   def aborted(self, error: Aborted) -> RunInterrupted:
     """The run's error when a second signal stopped it within an epoch."""
@@ -210,13 +230,26 @@ class Recorder:
       save_params(self.path("params.npz"), params)
       self.write_metrics()
       write_curves(self.path("curves.png"), self.history, self.title)
-    accuracy = self.history.test_accuracy
-    if self.report is not None and accuracy and not all(np.isnan(accuracy)):
-      best = int(np.nanargmax(accuracy))
-      line = (
-        f"best test accuracy {accuracy[best]:.2%} at epoch {best}, final {accuracy[-1]:.2%}; "
-        f"{sum(self.history.epoch_seconds):.1f} s training"
-      )
+    line = final_line(self.history)
+    if self.report is not None and line:
+      line += f"; {sum(self.history.epoch_seconds):.1f} s training"
       if started is not None:
         line += f", {time.perf_counter() - started:.1f} s in all"
       self.report.print(line)
+
+
+def final_line(history: History) -> str:
+  """The run's summary: the best test accuracy and its epoch, and the final one; for a
+  population, the members' best and final accuracies, mean ± sd (min–max)."""
+  accuracy_ExM = np.array(history.test_accuracy, dtype=np.float64)
+  if accuracy_ExM.size == 0 or np.isnan(accuracy_ExM).all():
+    return ""
+  if accuracy_ExM.ndim == 1:
+    best = int(np.nanargmax(accuracy_ExM))
+    return (
+      f"best test accuracy {accuracy_ExM[best]:.2%} at epoch {best}, final {accuracy_ExM[-1]:.2%}"
+    )
+  return (
+    f"{accuracy_ExM.shape[1]} networks: best test accuracy {spread(np.nanmax(accuracy_ExM, 0))}, "
+    f"final {spread(accuracy_ExM[-1])}"
+  )

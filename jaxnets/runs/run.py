@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 
 import jax
+import jax.numpy as jnp
 
-from jaxnets._checks import InputError
+from jaxnets._checks import InputError, network_or_population
 from jaxnets._memory import check_memory
 from jaxnets.data import Dataset, Splits, load_dataset
-from jaxnets.network import Params, init_params, layer_sizes
+from jaxnets.network import Layer, Params, init_params
+from jaxnets.population import eval_members, fit_population, init_population
 from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_checkpoint, load_params
 from jaxnets.runs.config import ConfigError, TrainConfig
 from jaxnets.runs.lock import LOCK_FILE, lock_run
@@ -41,6 +43,8 @@ def load_splits(config: TrainConfig) -> Splits:
         f"of {config.dataset}"
       )
     splits = splits._replace(train=Dataset(*(a[: config.train_size] for a in splits.train)))
+  if config.dtype != "float32":  # inputs in the network's dtype
+    splits = Splits(*(Dataset(d.x.astype(config.dtype), d.y) for d in splits))
   return splits
 
 
@@ -97,21 +101,52 @@ def resume_config(out: str) -> TrainConfig:
     raise CheckpointError(f"checkpoint in {out!r} holds an invalid config: {e}") from e
 
 
+def member_keys(config: TrainConfig) -> tuple[jax.Array, jax.Array]:
+  """(init key, shuffle key) of the run: `jax.random.key(seed)` split in two. For a population,
+  the init keys (M,) and the shuffle keys (M,) of its members, member k keyed as the single run
+  with its seed; with `shared_shuffle`, the first member's shuffle key alone (shape ())."""
+  if not config.is_population:
+    init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
+    return init_key, shuffle_key
+  keys = jnp.stack([jax.random.split(jax.random.key(seed)) for seed, _ in config.members])
+  return keys[:, 0], keys[0, 1] if config.shared_shuffle else keys[:, 1]
+
+
+def fresh_params(config: TrainConfig, key: jax.Array, sizes) -> Params:
+  """Random parameters of `sizes`: one network for one key, a population for (M,) keys."""
+  if key.ndim:
+    return init_population(key, sizes, config.init, dtype=config.dtype)
+  return init_params(key, sizes, config.init, dtype=config.dtype)
+
+
 def initial_params(config: TrainConfig, key: jax.Array) -> Params:
-  """Random parameters, or `config.init_from`'s network (with a new output layer if asked).
+  """Random parameters, or `config.init_from`'s network (with a new output layer if asked); for a
+  population, `key` holds one init key per member.
 
   Transfer learning: when the saved network's last size differs from `config.sizes[-1]`, or
-  `reinit_output` is set, its hidden layers are kept and the output layer is drawn afresh.
+  `reinit_output` is set, its hidden layers are kept and the output layer is drawn afresh. A
+  population starts every member from the saved network, or from the saved population's
+  members if it has as many.
   """
   if config.init_from is None:
-    return init_params(key, config.sizes, config.init)
-  params = load_params(config.init_from)
-  saved = layer_sizes(params)
+    return fresh_params(config, key, config.sizes)
+  params = jax.tree.map(lambda a: a.astype(config.dtype), load_params(config.init_from))
+  saved_members, saved = network_or_population(params)
+  members = len(config.members) if config.is_population else None
+  if saved_members != members:
+    if saved_members is not None:
+      raise CheckpointError(
+        f"--init-from {config.init_from!r} holds a population of {saved_members} networks but "
+        + (f"the run trains {members}" if members else "the run trains one network")
+        + "; expected one network, or a population of as many members"
+      )
+    assert members is not None
+    params = [Layer(*(jnp.stack([a] * members) for a in layer)) for layer in params]
   want = tuple(config.sizes)
   if saved == want and not config.reinit_output:
     return params
   if saved[:-1] == want[:-1]:
-    return params[:-1] + init_params(key, want[-2:], config.init)
+    return params[:-1] + fresh_params(config, key, want[-2:])
   raise CheckpointError(
     f"--init-from {config.init_from!r} holds a network of sizes {list(saved)} but the run has "
     f"sizes {list(want)}; expected the same sizes, or the same up to the output layer "
@@ -122,12 +157,13 @@ def initial_params(config: TrainConfig, key: jax.Array) -> Params:
 def resume_state(config: TrainConfig, out: str, optimizer, init_key: jax.Array):
   """(params, opt_state, epochs done, history) from `out`'s checkpoint."""
   sizes = config.sizes
-  like = jax.eval_shape(lambda: optimizer.init(init_params(init_key, sizes, config.init)))
+  init = jax.vmap(optimizer.init) if init_key.ndim else optimizer.init
+  like = jax.eval_shape(lambda: init(fresh_params(config, init_key, sizes)))
   ckpt = load_checkpoint(os.path.join(out, CHECKPOINT), like)
-  if tuple(ckpt.config["sizes"]) != sizes or layer_sizes(ckpt.params) != sizes:
+  _, saved = network_or_population(ckpt.params)
+  if tuple(ckpt.config["sizes"]) != sizes or saved != sizes:
     raise CheckpointError(
-      f"checkpoint in {out!r} has sizes {list(layer_sizes(ckpt.params))} "
-      f"but the run has sizes {list(sizes)}"
+      f"checkpoint in {out!r} has sizes {list(saved)} but the run has sizes {list(sizes)}"
     )
   if ckpt.epoch >= config.epochs:
     raise RunError(
@@ -158,11 +194,13 @@ def train(
     (params, history) of the whole run, resumed epochs included.
   """
   started = time.perf_counter()
-  with claimed(out, force, resume):
+  # float64, the book's NumPy arithmetic, needs JAX's x64 mode: on for this run only
+  x64 = jax.enable_x64(True) if config.dtype == "float64" else contextlib.nullcontext()
+  with x64, claimed(out, force, resume):
     splits = load_splits(config)
     mesh = data_mesh() if config.data_parallel else None
     check_run_memory(config, splits)  # before any array of the network exists
-    init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
+    init_key, shuffle_key = member_keys(config)
     optimizer = config.make_optimizer()
     if resume:
       assert out is not None  # check_out refused --resume without --out
@@ -178,29 +216,31 @@ def train(
       checkpoint_every=config.checkpoint_every,
       progress=progress,
       header=header(config, splits, mesh, done),
-      title=f"{list(config.sizes)}, η = {config.eta}, mini-batch {config.batch_size}, "
-      f"seed {config.seed}",
+      title=title(config),
       n_test=len(splits.test.x),
       clear=force and not resume,
+      members=[{"seed": s, "eta": e} for s, e in config.members] if config.is_population else None,
+    )
+    kw = dict(
+      epochs=config.epochs - done,
+      batch_size=config.batch_size,
+      key=shuffle_key,
+      optimizer=optimizer,
+      opt_state=opt_state,
+      validation=splits.validation,
+      test=splits.test,
+      start_epoch=done,
+      history=history,
+      on_epoch=recorder,
     )
     with recorder:
       try:
-        params, history = fit(
-          params,
-          splits.train,
-          epochs=config.epochs - done,
-          batch_size=config.batch_size,
-          key=shuffle_key,
-          eta=None if resume else config.eta,
-          optimizer=optimizer,
-          opt_state=opt_state,
-          validation=splits.validation,
-          test=splits.test,
-          start_epoch=done,
-          mesh=mesh,
-          history=history,
-          on_epoch=recorder,
-        )
+        if config.is_population:
+          etas = [eta for _, eta in config.members]
+          params, history = fit_population(params, splits.train, eta=None if resume else etas, **kw)
+        else:
+          eta = None if resume else config.eta
+          params, history = fit(params, splits.train, eta=eta, mesh=mesh, **kw)
         recorder.finish(params, started)
       except TrainingDiverged as e:
         raise recorder.diverged(e) from e
@@ -212,24 +252,61 @@ def train(
 
 
 def check_run_memory(config: TrainConfig, splits: Splits) -> None:
-  """`check_memory` for the run: its network, mini-batch, optimizer, evaluation and data."""
+  """`check_memory` for the run: its networks, mini-batch, optimizer, evaluation and data."""
   device = jax.devices()[0]
   data = sum(a.nbytes for d in splits for a in d) if device.platform != "cpu" else 0
+  members = len(config.members)
+  n_eval = max(len(splits.validation.x), len(splits.test.x))
   check_memory(
     config.sizes,
     config.batch_size,
+    dtype=config.dtype,
     optimizer_slots={"sgd": 0, "momentum": 1, "adam": 2}[config.optimizer],
-    eval_examples=max(len(splits.validation.x), len(splits.test.x)),
+    members=members,
+    eval_examples=n_eval,
+    eval_members=eval_members(members, n_eval, config.sizes) if config.is_population else 1,
     data_bytes=data,
     device=device,
+  )
+
+
+def span(values) -> str:
+  """ "0–15" for a range of consecutive integers, else "0, 3, 7"."""
+  values = list(values)
+  consecutive = len(values) > 2 and values == list(range(values[0], values[0] + len(values)))
+  return f"{values[0]}–{values[-1]}" if consecutive else ", ".join(map(str, values))
+
+
+def what(config: TrainConfig) -> str:
+  """The network(s) a run trains: "[784, 30, 10], eta 3.0, seed 0", or its population's."""
+  if not config.is_population:
+    return f"{list(config.sizes)}, eta {config.eta}, seed {config.seed}"
+  seeds, etas = config.seeds or (config.seed,), config.etas or (config.eta,)
+  shuffle = "one shared shuffle" if config.shared_shuffle else "a shuffle per member"
+  return (
+    f"a population of {len(config.members)} networks {list(config.sizes)} (seeds {span(seeds)} "
+    f"× eta {span(etas)}; {shuffle})"
+  )
+
+
+def title(config: TrainConfig) -> str:
+  """The curves' title."""
+  if not config.is_population:
+    return (
+      f"{list(config.sizes)}, η = {config.eta}, mini-batch {config.batch_size}, seed {config.seed}"
+    )
+  seeds, etas = config.seeds or (config.seed,), config.etas or (config.eta,)
+  return (
+    f"{list(config.sizes)}, {len(config.members)} networks (seeds {span(seeds)}, "
+    f"η {span(etas)}), mini-batch {config.batch_size}"
   )
 
 
 def header(config: TrainConfig, splits: Splits, mesh, done: int) -> str:
   """The run's first line: what is trained, on what, where."""
   return (
-    f"jaxnets: {list(config.sizes)}, eta {config.eta}, mini-batch {config.batch_size}, "
-    f"{config.epochs} epochs, seed {config.seed}, {config.optimizer}, {len(splits.train.x)} "
-    f"training examples, on {jax.devices()[0].platform} ({mesh.size if mesh else 1} device(s))"
+    f"jaxnets: {what(config)}, mini-batch {config.batch_size}, {config.epochs} epochs, "
+    f"{config.optimizer}, {config.dtype}, {len(splits.train.x)} training examples, "
+    f"on {jax.devices()[0].platform} ({mesh.size if mesh else 1} device(s))"
     + (f"; resuming after epoch {done - 1}" if done else "")
   )
