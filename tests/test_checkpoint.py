@@ -66,3 +66,18 @@ def test_written_files_get_the_usual_permissions(tmp_path):
   jn.save_params(tmp_path / "p.npz", jn.init_params(jax.random.key(0), [3, 2]))
   (tmp_path / "plain").write_bytes(b"")
   assert os.stat(tmp_path / "p.npz").st_mode & 0o777 == os.stat(tmp_path / "plain").st_mode & 0o777
+
+
+def test_float64_params_load_in_x64_or_converted(tmp_path):
+  path = tmp_path / "f64.npz"
+  with jax.enable_x64(True):
+    params = jn.init_params(jax.random.key(0), [3, 2], dtype="float64")
+    jn.save_params(path, params)
+    chex.assert_trees_all_equal(jn.load_params(path), params)
+  with pytest.raises(
+    jn.CheckpointError, match="holds float64 parameters but JAX's x64 mode is off"
+  ):
+    jn.load_params(path)
+  as32 = jn.load_params(path, dtype="float32")
+  assert all(a.dtype == "float32" for a in jax.tree.leaves(as32))
+  np.testing.assert_array_equal(as32[0].w, np.asarray(params[0].w).astype(np.float32))

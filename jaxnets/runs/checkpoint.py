@@ -178,9 +178,11 @@ def params_to_arrays(params: Params, prefix: str = "") -> dict[str, np.ndarray]:
 
 
 def arrays_to_params(
-  arrays: Mapping[str, np.ndarray], prefix: str = "", source: str = ""
+  arrays: Mapping[str, np.ndarray], prefix: str = "", source: str = "", dtype: Any = None
 ) -> Params:
-  """The inverse of `params_to_arrays`; raises CheckpointError if layers are missing or mismatch."""
+  """The inverse of `params_to_arrays`; raises CheckpointError if layers are missing or mismatch,
+  or if they are float64 and JAX's x64 mode is off (JAX would silently round them to float32)
+  and no `dtype` to convert them to is given."""
   n_layers = sum(1 for k in arrays if k.startswith(f"{prefix}w_"))
   if n_layers == 0:
     raise CheckpointError(f"checkpoint {source!r} holds no network (no array {prefix}w_0)")
@@ -190,6 +192,13 @@ def arrays_to_params(
       w, b = arrays[f"{prefix}w_{l}"], arrays[f"{prefix}b_{l}"]
     except KeyError as e:
       raise CheckpointError(f"checkpoint {source!r} lacks array {e.args[0]!r}") from e
+    if dtype is not None:
+      w, b = w.astype(dtype), b.astype(dtype)
+    elif w.dtype == np.float64 and not jax.config.read("jax_enable_x64"):
+      raise CheckpointError(
+        f"checkpoint {source!r} holds float64 parameters but JAX's x64 mode is off; expected "
+        "them loaded inside `with jax.enable_x64(True):`, or with dtype='float32' to convert"
+      )
     params.append(Layer(jnp.asarray(w), jnp.asarray(b)))
   try:
     network_or_population(params)
@@ -210,8 +219,13 @@ def save_params(path: str | os.PathLike, params: Params) -> None:
   save_arrays(path, params_to_arrays(params))
 
 
-def load_params(path: str | os.PathLike) -> Params:
+def load_params(path: str | os.PathLike, dtype: Any = None) -> Params:
   """Loads a network saved by `save_params`, or the network inside a training checkpoint.
+
+  Args:
+    path: the file.
+    dtype: convert the parameters to this dtype (None: keep the saved one; float64 needs JAX's
+      x64 mode).
 
   Returns:
     A list of `Layer(w, b)`, bit-identical to what was saved (stacked, for a population).
@@ -221,7 +235,7 @@ def load_params(path: str | os.PathLike) -> Params:
   """
   arrays = load_arrays(path)
   prefix = "params/" if "params/w_0" in arrays else ""
-  return arrays_to_params(arrays, prefix=prefix, source=os.fspath(path))
+  return arrays_to_params(arrays, prefix=prefix, source=os.fspath(path), dtype=dtype)
 
 
 class Checkpoint(NamedTuple):

@@ -221,7 +221,10 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
     hard_exit: after a second SIGINT or SIGTERM, end the process at once (`os._exit`) rather
       than wait for the device to finish the epoch that was abandoned (the command line's way).
   """
-  args = parse_args(argv)
+  try:
+    args = parse_args(argv)
+  except SystemExit as e:  # a bad flag (one line printed, status 2), or --help (status 0)
+    return e.code if isinstance(e.code, int) else 0
   from jaxnets._checks import InputError
   from jaxnets.runs.recorder import RunDiverged, RunInterrupted, RunWriteFailed
 

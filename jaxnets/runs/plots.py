@@ -45,7 +45,7 @@ def write_curves(path: str, history: History, title: str) -> None:
     v = np.array(values, np.float64) * scale
     if band:
       ax.fill_between(epochs, v.min(1), v.max(1), color=color, alpha=0.2, lw=0)
-      v, label = v.mean(1), f"{label}, mean (band: min–max of {v.shape[1]})"
+      v = v.mean(1)
     ax.plot(epochs, v, label=label, color=color)
 
   curve(cost_ax, history.train_cost, 1, "training (mean over the epoch)", "C0")
@@ -58,6 +58,8 @@ def write_curves(path: str, history: History, title: str) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend()
+  if band:
+    title += f"\nlines: the mean of {history.members} networks; bands: their min to max"
   fig.suptitle(title)
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png", dpi=100)

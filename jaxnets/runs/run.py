@@ -94,7 +94,8 @@ def claimed(out: str | None, force: bool, resume: bool) -> Iterator[None]:
 
 def resume_config(out: str) -> TrainConfig:
   """The config saved in `out`'s checkpoint."""
-  ckpt = load_checkpoint(os.path.join(out, CHECKPOINT))
+  with jax.enable_x64(True):  # a float64 run's arrays, read as they are (then dropped)
+    ckpt = load_checkpoint(os.path.join(out, CHECKPOINT))
   try:
     return TrainConfig.from_dict(ckpt.config)
   except ConfigError as e:
@@ -130,7 +131,7 @@ def initial_params(config: TrainConfig, key: jax.Array) -> Params:
   """
   if config.init_from is None:
     return fresh_params(config, key, config.sizes)
-  params = jax.tree.map(lambda a: a.astype(config.dtype), load_params(config.init_from))
+  params = load_params(config.init_from, dtype=config.dtype)
   saved_members, saved = network_or_population(params)
   members = len(config.members) if config.is_population else None
   if saved_members != members:
