@@ -41,6 +41,28 @@ def wait_ready(tree) -> None:
   done.wait()
 
 
+COMPILE_EVENTS = (
+  "/jax/core/compile/jaxpr_trace_duration",
+  "/jax/core/compile/jaxpr_to_mlir_module_duration",
+  "/jax/core/compile/backend_compile_duration",
+)
+_compiling = [0.0]
+
+
+def _count_compile(event: str, duration_secs: float, **kwargs: str | int) -> None:
+  if event in COMPILE_EVENTS:
+    _compiling[0] += duration_secs
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_compile)
+
+
+def compile_seconds() -> float:
+  """Seconds this process has spent tracing, lowering and compiling (JAX's monitoring events),
+  to take out of a first epoch's time: a long epoch is planned from its running time alone."""
+  return _compiling[0]
+
+
 SEGMENT_SECONDS = 1.0
 """About how long one compiled call of a long epoch runs, so that progress and a signal are seen
 within it; an epoch expected to take under 2 × this is one call."""

@@ -18,6 +18,7 @@ as one matrix product (M·n_1 × n_0 by n_0 × m), which is faster; its rounding
 single run's, within float32 rounding.
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -92,7 +93,8 @@ def member(params: Params, k: int) -> Params:
 def train_population_epoch(
   params, opt_state, x_NxI, y_N, order, *, batch_size, optimizer, cost=quadratic_cost
 ):
-  """One epoch of every member of a population, compiled whole: `jax.vmap` of `train_epoch`.
+  """One epoch of every member of a population, compiled whole: `jax.vmap` of `train_epoch` (for
+  per-member orders, of each of its steps).
 
   Args:
     params: the population, stacked on a leading axis M.
@@ -111,20 +113,19 @@ def train_population_epoch(
   check_order(order, rank=2)
   m = jax.tree.leaves(params)[0].shape[0]
   shared = order.ndim == 1
-  epoch = lambda p, s, o: epoch_program(  # noqa: E731
-    p,
-    s,
-    x_NxI,
-    y_N,
-    o,
+  epoch = functools.partial(
+    epoch_program,
+    x_NxI=x_NxI,
+    y_N=y_N,
     batch_size=batch_size,
     optimizer=optimizer,
     mesh=None,
     cost=cost,
-    # a shared order gathers one chunk for all; per-member orders gather M chunks at once
-    chunk_rows=CHUNK_ROWS if shared else max(1, CHUNK_ROWS // m),
   )
-  return jax.vmap(epoch, in_axes=(0, 0, None if shared else 0))(params, opt_state, order)
+  if shared:  # one chunk gathered for all members: the epoch of one network, vmapped
+    return jax.vmap(lambda p, s: epoch(p, s, order=order, chunk_rows=CHUNK_ROWS))(params, opt_state)
+  # per-member orders: M chunks gathered at once, each step vmapped over the members
+  return epoch(params, opt_state, order=order, chunk_rows=max(1, CHUNK_ROWS // m), members=True)
 
 
 def eval_members(members: int, n_eval: int, sizes: Sequence[int]) -> int:

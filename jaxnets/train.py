@@ -27,6 +27,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxnets._checks import InputError, check_eta, check_int, check_training
 from jaxnets._device import (
   GUESSED_FLOPS,
+  compile_seconds,
   epoch_flops,
   local_values,
   run_epoch,
@@ -154,52 +155,81 @@ mini-batches, an inner one over a chunk's mini-batches (README, Speed, says why)
 
 
 def epoch_program(
-  params, opt_state, x_NxI, y_N, order_N, *, batch_size, optimizer, mesh, cost, chunk_rows
+  params,
+  opt_state,
+  x_NxI,
+  y_N,
+  order,
+  *,
+  batch_size,
+  optimizer,
+  mesh,
+  cost,
+  chunk_rows,
+  members=False,
 ):
-  """`train_epoch`'s program, unjitted, for `jax.vmap` over networks (`jaxnets.population`):
-  mini-batches of `order_N` gathered about `chunk_rows` rows at a time."""
-  n_out = params[-1].w.shape[0]
+  """`train_epoch`'s program, unjitted: mini-batches of `order` gathered about `chunk_rows` rows
+  at a time, then a step on each.
+
+  With `members`, a population (`jaxnets.population`: params and opt_state stacked on a leading
+  axis M) in which member k takes the mini-batches of `order[k]`, order (M, N): each step is then
+  `jax.vmap` of one network's step over the members, and a chunk holds every member's mini-batches
+  of its steps, x of shape (K, M, B, I).
+  """
+  n_out = params[-1].w.shape[-2]
   x_NxI, y_N = jnp.asarray(x_NxI), jnp.asarray(y_N)
-  full_SxB, rest_R = minibatch_indices(order_N, batch_size)
-  steps = full_SxB.shape[0]
+  if members:  # each member's order cut alike, then steps first: (S, M, B) and (1, M, R)
+    full_MxSxB, rest_MxR = jax.vmap(lambda o: minibatch_indices(o, batch_size))(order)
+    full, rest = full_MxSxB.transpose(1, 0, 2), rest_MxR[None]
+  else:
+    full, rest_R = minibatch_indices(order, batch_size)
+    rest = rest_R[None]
+  steps = full.shape[0]
   k = max(1, min(steps, chunk_rows // batch_size))
 
-  def gather(idx_KxB):
-    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O), B sharded over the mesh.
+  def gather(idx):
+    """The chunk's mini-batches: x (K, B, I) and targets (K, B, O) (or (K, M, B, ·)), B sharded
+    over the mesh.
 
     A last mini-batch too small to split evenly over the devices (the book's remainder) is not
     sharded: each device computes it whole.
     """
-    x_KxBxI, y_KxBxO = x_NxI[idx_KxB], targets(y_N[idx_KxB], n_out, params[-1].w.dtype)
-    if mesh is not None and idx_KxB.shape[1] % mesh.size == 0:
+    x_KxBxI, y_KxBxO = x_NxI[idx], targets(y_N[idx], n_out, params[-1].w.dtype)
+    if mesh is not None and idx.shape[1] % mesh.size == 0:
       shard = NamedSharding(mesh, PartitionSpec(None, "batch"))
       x_KxBxI = jax.lax.with_sharding_constraint(x_KxBxI, shard)
       y_KxBxO = jax.lax.with_sharding_constraint(y_KxBxO, shard)
     return x_KxBxI, y_KxBxO
 
+  def one(params, opt_state, x_BxI, y_BxO):
+    return _step(params, opt_state, x_BxI, y_BxO, optimizer, cost)
+
+  if members:
+    one = jax.vmap(one)
+
   def step(carry, xy):
     params, opt_state, total = carry
-    params, opt_state, cost_value = _step(params, opt_state, *xy, optimizer, cost)
+    params, opt_state, cost_value = one(params, opt_state, *xy)
     return (params, opt_state, total + cost_value), None  # the costs summed step by step
 
-  def chunk(carry, idx_KxB):
-    return jax.lax.scan(step, carry, gather(idx_KxB))[0]
+  def chunk(carry, idx):
+    return jax.lax.scan(step, carry, gather(idx))[0]
 
-  total = jnp.zeros((), params[-1].w.dtype)
+  total = jnp.zeros(params[-1].b.shape[:-1], params[-1].w.dtype)  # (), or (M,) for a population
   carry = jax.lax.scan(
-    lambda c, idx_KxB: (chunk(c, idx_KxB), None),
+    lambda c, idx: (chunk(c, idx), None),
     (params, opt_state, total),
-    full_SxB[: steps // k * k].reshape(steps // k, k, batch_size),
+    full[: steps // k * k].reshape(steps // k, k, *full.shape[1:]),
   )[0]
   if steps % k:
-    carry = chunk(carry, full_SxB[steps // k * k :])
-  if rest_R.shape[0]:
-    carry = chunk(carry, rest_R[None])
+    carry = chunk(carry, full[steps // k * k :])
+  if rest.shape[-1]:
+    carry = chunk(carry, rest)
   params, opt_state, total = carry
-  mean_cost = total / (steps + (1 if rest_R.shape[0] else 0))
-  finite = jnp.isfinite(mean_cost)
+  mean_cost = total / (steps + (1 if rest.shape[-1] else 0))
+  finite = jnp.isfinite(mean_cost)  # (), or one per member
   for leaf in jax.tree.leaves(params):
-    finite &= jnp.all(jnp.isfinite(leaf))
+    finite &= jnp.all(jnp.isfinite(leaf), axis=tuple(range(finite.ndim, leaf.ndim)))
   return params, opt_state, {"train_cost": mean_cost, "finite": finite}
 
 
@@ -410,7 +440,7 @@ class EpochLoop:
     per_call = segment_steps(steps, self.epoch_flops / GUESSED_FLOPS)
     within = getattr(on_epoch, "within", None)
     for epoch in range(start_epoch, start_epoch + epochs):
-      start = time.perf_counter()
+      start, compiling = time.perf_counter(), compile_seconds()
       params, opt_state, metrics = run_epoch(
         self.epoch, params, opt_state, x_NxI, y_N, order, per_call, epoch, within, **self.static
       )
@@ -419,8 +449,9 @@ class EpochLoop:
         order = put(self.order(epoch + 1))
       wait_ready((metrics, evaluated))  # the epoch's one wait for the device
       metrics, evaluated = local_values((metrics, evaluated))
-      if epoch == start_epoch:  # plan the calls of the next epochs from this one's time
-        per_call = segment_steps(steps, time.perf_counter() - start)
+      if epoch == start_epoch:  # plan the next epochs' calls from this one's time, less compiling
+        running = time.perf_counter() - start - (compile_seconds() - compiling)
+        per_call = segment_steps(steps, running)
       check_finite(epoch, metrics)
       summary = epoch_summary(metrics, evaluated, {k: x.shape[0] for k, (x, _) in evals.items()})
       summary["epoch_seconds"] = time.perf_counter() - start

@@ -174,3 +174,19 @@ def test_repeated_fit_calls_with_the_same_eta_compile_once(mnist):
   for seed in range(3):
     jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(seed), eta=0.5)
   assert jn.train_epoch._cache_size() == before
+
+
+def test_long_epochs_are_planned_from_running_time_not_compiling(mnist, monkeypatch):
+  """The first epoch's time, which plans how later epochs are cut into calls, leaves out the
+  compilation: a short epoch that compiles for a while stays one call (and its cost one sum)."""
+  from jaxnets import train
+  from jaxnets._device import compile_seconds
+
+  planned = []
+  monkeypatch.setattr(train, "segment_steps", lambda steps, s: planned.append(s) or steps)
+  params = jn.init_params(jax.random.key(0), [784, 13, 10])  # a shape no other test compiles
+  before = compile_seconds()
+  jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(1))
+  compiling = compile_seconds() - before
+  assert compiling > 0.1
+  assert planned[-1] < compiling / 2  # 10 steps run in milliseconds
