@@ -72,8 +72,10 @@ def init_population(
       f"keys has shape {keys.shape} and dtype {keys.dtype}; expected (M,) PRNG keys, "
       "e.g. jax.random.split(jax.random.key(0), M)"
     )
-  init_params(keys[0], sizes, init, dtype)  # checks sizes, init and dtype, naming a bad one
-  return jax.vmap(lambda k: init_params(k, sizes, init, dtype))(keys)
+  # one network at a time, stacked: the bits of init_params, compiled once per layer shape
+  # (a vmap compiles again for every M, and a jit rounds the "scaled" division differently)
+  members = [init_params(k, sizes, init, dtype) for k in keys]
+  return jax.tree.map(lambda *a: jnp.stack(a), *members)
 
 
 def population_size(params: Params) -> int:
