@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.installed-test-stamp
 
-.PHONY: train test lint format bench experiments clean
+.PHONY: train test lint format bench experiments study clean
 
 # jaxnets and its dependencies (about 1 GB): all that training needs.
 $(STAMP): pyproject.toml
@@ -29,6 +29,12 @@ train: $(STAMP)
 ## results/<name>/results.json and its plots. Add SEED=n for another seed.
 experiments: $(STAMP)
 	for e in experiments/e[1-9]_*.py; do $(PY) $$e --seed $(or $(SEED),0) || exit 1; done
+
+## The [784, 100, 10] question (experiments/study_wide_net.py, not part of `make experiments`):
+## 32 seeds in float32 and in float64 from the same start, 30 epochs each. Writes
+## results/study_wide_net/. Add SEED=n for another first seed.
+study: $(STAMP)
+	$(PY) experiments/study_wide_net.py --seed $(or $(SEED),0)
 
 test: $(TEST_STAMP)
 	$(PY) -m pytest

@@ -1,4 +1,5 @@
-"""Shared plumbing of the experiments: arguments, JSON and PNG output, tables, the optimizer."""
+"""Shared plumbing of the experiments: arguments, seeds and populations, training, JSON and PNG
+output, tables, spreads over seeds and their plots."""
 
 import argparse
 import io
@@ -10,16 +11,28 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import jaxnets as jn  # noqa: E402
 from jaxnets.runs.checkpoint import write_atomic  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+
+SHARED_SHUFFLE = False
+"""The default of --shared-shuffle. False: every member of a population shuffles as the single
+run of its seed does, so member k is exactly (bit for bit) `python -m jaxnets train --seed s_k`.
+True: every member takes the first seed's shuffle (faster: the first layer's products of all
+members run as one), the seeds then differing in their initial parameters only."""
+
+DEAD_RECALL = 0.1
+"""A digit is dead for a network that answers it for fewer than this fraction of its test images
+(an output neuron that stayed saturated)."""
 
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
@@ -28,21 +41,56 @@ def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
   return init_key, shuffle_key
 
 
+def population_keys(seeds, shared: bool) -> tuple[jax.Array, jax.Array]:
+  """(init keys (M,), shuffle keys) of a population of one member per seed, each keyed by
+  `seed_keys`: the shuffle keys are (M,), one per member, or with `shared` the first seed's
+  alone (shape ()), whose shuffle every member takes (as `train --seeds ... --shared-shuffle`)."""
+  keys = jnp.stack([jnp.stack(seed_keys(seed)) for seed in seeds])
+  return keys[:, 0], keys[0, 1] if shared else keys[:, 1]
+
+
 def train(params, data, *, eta, epochs, batch_size, key, **kwargs):
   """`jn.fit` with plain SGD at learning rate η: returns (params, history). η lives in the
   optimizer's state, so every η and seed of an experiment shares one compiled epoch."""
   return jn.fit(params, data, epochs=epochs, batch_size=batch_size, key=key, eta=eta, **kwargs)
 
 
-def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:
-  """--seed, --quick and --out; the default out is results/<name> (results/quick/<name>)."""
+def parse_args(
+  name: str, description: str, argv=None, seeds: tuple[int, int] | None = None
+) -> argparse.Namespace:
+  """--seed, --quick and --out; the default out is results/<name> (results/quick/<name>).
+
+  With `seeds` = (full, quick), an experiment over seeds: also --n-seeds (default `full`, or
+  `quick` with --quick) and --shared-shuffle; args.seeds lists the seeds, --seed the first.
+  """
   parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
   parser.add_argument("--seed", type=int, default=0, help="the base PRNG seed (default 0)")
   parser.add_argument(
     "--quick", action="store_true", help="a small, fast version (used by the tests)"
   )
   parser.add_argument("--out", type=Path, default=None, help="output folder")
+  if seeds is not None:
+    parser.add_argument(
+      "--n-seeds",
+      type=int,
+      default=None,
+      help=f"how many seeds, from --seed on (default {seeds[0]}; {seeds[1]} with --quick)",
+    )
+    parser.add_argument(
+      "--shared-shuffle",
+      action=argparse.BooleanOptionalAction,
+      default=SHARED_SHUFFLE,
+      help="every seed takes the first seed's shuffle (faster); default: each its own, "
+      f"as its single run (default {'on' if SHARED_SHUFFLE else 'off'})",
+    )
   args = parser.parse_args(argv)
+  if seeds is not None:
+    if args.n_seeds is None:
+      args.n_seeds = seeds[1] if args.quick else seeds[0]
+    if args.n_seeds < 1:
+      parser.error(f"--n-seeds {args.n_seeds}: expected at least 1")
+    args.seeds = list(range(args.seed, args.seed + args.n_seeds))
+    args.shuffle = "shared" if args.shared_shuffle else "per-member"
   if args.out is None:
     args.out = ROOT / "results" / ("quick" if args.quick else "") / name
   args.name = name
@@ -55,6 +103,62 @@ def mean_sd(values) -> tuple[float, float]:
   values = np.asarray(values, np.float64)
   sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
   return float(np.mean(values)), sd
+
+
+def spread(name: str, values) -> dict[str, float]:
+  """{name_mean, name_sd, name_min, name_max} of values over seeds (sd: the sample's)."""
+  values = np.asarray(values, np.float64)
+  mean, sd = mean_sd(values)
+  return {
+    f"{name}_mean": mean,
+    f"{name}_sd": sd,
+    f"{name}_min": float(np.min(values)),
+    f"{name}_max": float(np.max(values)),
+  }
+
+
+def pm(summary: dict, name: str, minmax: bool = True) -> str:
+  """A `spread` of fractions as text: "95.00% ± 0.19% (94.75–95.28%)", the min–max in brackets."""
+  text = f"{summary[f'{name}_mean']:.2%} ± {summary[f'{name}_sd']:.2%}"
+  lo, hi = summary[f"{name}_min"], summary[f"{name}_max"]
+  if minmax:
+    text += f" ({lo:.2%} to {hi:.2%})" if lo < 0 else f" ({lo * 100:.2f}–{hi:.2%})"
+  return text
+
+
+def member_histories(history: jn.History) -> list[jn.History]:
+  """A population's history as one history per member."""
+  return [history.member(k) for k in range(history.members or 0)]
+
+
+def stack(*populations):
+  """Populations (params of one shape) as one: their members one after another."""
+  return jax.tree.map(lambda *a: jnp.concatenate(a), *populations)
+
+
+def digit_recall(params, data: jn.Dataset, classes: int = 10) -> np.ndarray:
+  """(members, classes): for each member of a population, the fraction of each class's examples
+  that it answers with that class."""
+  predicted_MxN = np.asarray(jax.lax.map(lambda p: jn.predict(p, data.x), params, batch_size=8))
+  y_N = np.asarray(data.y)
+  return np.stack([np.mean(predicted_MxN[:, y_N == d] == d, axis=1) for d in range(classes)], 1)
+
+
+def dead_digits(recall) -> list[int]:
+  """The digits answered for fewer than `DEAD_RECALL` of their images: saturated outputs."""
+  return [d for d, r in enumerate(recall) if r < DEAD_RECALL]
+
+
+def band(ax, x, values, color, label=None, lines=False, scale=100.0, **kwargs):
+  """The mean over seeds as a line and their min–max as a band (values: (seeds, len(x))); with
+  `lines`, every seed's curve too, thin."""
+  values = np.asarray(values, np.float64) * scale
+  if lines:
+    for row in values:
+      ax.plot(x, row, color=color, lw=0.6, alpha=0.35)
+  ax.fill_between(x, values.min(0), values.max(0), color=color, alpha=0.18, lw=0)
+  ax.plot(x, values.mean(0), color=color, label=label, **{"lw": 1.8, **kwargs})
+  ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # x counts epochs
 
 
 def subset(data: jn.Dataset, n: int | None) -> jn.Dataset:
@@ -106,6 +210,7 @@ def finish(args, results: dict, figures: dict, headers: list[str], rows: list[li
     "meta": {
       "experiment": args.name,
       "seed": args.seed,
+      **({"seeds": args.seeds, "shuffle": args.shuffle} if hasattr(args, "seeds") else {}),
       "quick": args.quick,
       "seconds": time.perf_counter() - args.start,
       "machine": machine(),
@@ -121,6 +226,9 @@ def finish(args, results: dict, figures: dict, headers: list[str], rows: list[li
     plt.close(fig)
     write_atomic(args.out / f"{name}.png", buffer.getvalue())
   mode = " (quick)" if args.quick else ""
-  print(f"{args.name}{mode}, seed {args.seed}, {results['meta']['seconds']:.1f} s → {args.out}")
+  seeds = f"seed {args.seed}"
+  if hasattr(args, "seeds"):
+    seeds = f"seeds {args.seeds[0]}–{args.seeds[-1]}, {args.shuffle} shuffles"
+  print(f"{args.name}{mode}, {seeds}, {results['meta']['seconds']:.1f} s → {args.out}")
   print(table(headers, rows))
   return results
