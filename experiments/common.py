@@ -56,12 +56,17 @@ def train(params, data, *, eta, epochs, batch_size, key, **kwargs):
 
 
 def parse_args(
-  name: str, description: str, argv=None, seeds: tuple[int, int] | None = None
+  name: str,
+  description: str,
+  argv=None,
+  seeds: tuple[int, int] | None = None,
+  shared_shuffle: bool = SHARED_SHUFFLE,
 ) -> argparse.Namespace:
   """--seed, --quick and --out; the default out is results/<name> (results/quick/<name>).
 
   With `seeds` = (full, quick), an experiment over seeds: also --n-seeds (default `full`, or
-  `quick` with --quick) and --shared-shuffle; args.seeds lists the seeds, --seed the first.
+  `quick` with --quick) and --shared-shuffle (default `shared_shuffle`); args.seeds lists the
+  seeds, --seed the first.
   """
   parser = argparse.ArgumentParser(description=description.strip().splitlines()[0])
   parser.add_argument("--seed", type=int, default=0, help="the base PRNG seed (default 0)")
@@ -79,9 +84,9 @@ def parse_args(
     parser.add_argument(
       "--shared-shuffle",
       action=argparse.BooleanOptionalAction,
-      default=SHARED_SHUFFLE,
-      help="every seed takes the first seed's shuffle (faster); default: each its own, "
-      f"as its single run (default {'on' if SHARED_SHUFFLE else 'off'})",
+      default=shared_shuffle,
+      help="every seed takes the first seed's shuffle (faster); off: each its own, "
+      f"as its single run (default {'on' if shared_shuffle else 'off'})",
     )
   args = parser.parse_args(argv)
   if seeds is not None:
