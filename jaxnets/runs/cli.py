@@ -126,14 +126,12 @@ def _train_parser(sub) -> None:
 
 
 def _bench_parser(sub) -> None:
-  p = sub.add_parser("bench", help="seconds per epoch: jaxnets vs NumPy and PyTorch, and a table")
-  p.add_argument("--device", choices=["cpu", "gpu", "tpu"], default="cpu")
-  p.add_argument("--out", default="results/bench", help="folder for bench-DEVICE.json and .png")
-  p.add_argument("--quick", action="store_true", help="the small net only, timed briefly")
-  p.add_argument("--no-baselines", action="store_true", help="time jaxnets only")
-  p.add_argument(
-    "--no-variants", action="store_true", help="skip timing train_epoch's design alternatives"
+  from jaxnets.bench.args import add_arguments  # no JAX
+
+  p = sub.add_parser(
+    "bench", help="seconds per epoch: jaxnets vs NumPy and PyTorch; populations; tables"
   )
+  add_arguments(p)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -204,12 +202,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+  from jaxnets.bench import args as bench_args
   from jaxnets.bench import bench  # imports jax
 
-  options = bench.Options.quick(args.device) if args.quick else bench.Options(device=args.device)
-  options.baselines = not args.no_baselines
-  options.variants = not args.no_variants
-  bench.main(options, out=args.out)
+  bench.main(bench_args.options(args), out=args.out)
   return 0
 
 

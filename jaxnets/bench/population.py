@@ -1,0 +1,233 @@
+"""The benchmark's population table: M networks trained at once by `train_population_epoch`.
+
+For each network (at mini-batch 10) and each M of `members`, with one shuffle shared by all
+members and with one shuffle per member, it times a population's epoch; in the same rounds, one
+network trained by `train_epoch` (the rate of training the M networks one after another with
+jaxnets) and one network trained by NumPy's matrix form (the rate of NumPy training them one
+after another). A row gives network-epochs per second (M / seconds per epoch), GFLOP/s and the
+fraction of the matmul peak, and the ratios "× one network" and "× NumPy" of the trials timed in
+the same round.
+"""
+
+import io
+import textwrap
+from collections.abc import Callable, Sequence
+
+from jaxnets._device import epoch_flops
+from jaxnets.bench import numpy_reference as reference
+from jaxnets.bench import timing
+from jaxnets.bench.timing import Plan, Stats, Trainer, format_seconds, format_stats, ratio_stats
+from jaxnets.bench.trainers import (
+  Data,
+  JaxEpochs,
+  NumpySteps,
+  PopulationEpochs,
+  numpy_thread_choices,
+)
+from jaxnets.runs.checkpoint import write_atomic
+
+NETS = ((784, 30, 10), (784, 100, 10))
+BATCH_SIZE = 10
+MEMBERS_CPU = (1, 8, 32, 128)
+MEMBERS_ACCELERATOR = (1, 8, 32, 128, 512, 1024, 4096)
+
+GOAL_SIZES, GOAL_MEMBERS, GOAL_RATIO = [784, 30, 10], 32, 4.0
+"""The population issue's goal: 32 members of [784, 30, 10] sharing a shuffle train ≥ 4× the
+network-epochs per second of one network (at mini-batch 10)."""
+
+
+def members_for(device: str) -> tuple[int, ...]:
+  """The population sizes timed on `device`: up to 128 on a CPU, 4096 on an accelerator."""
+  return MEMBERS_CPU if device == "cpu" else MEMBERS_ACCELERATOR
+
+
+def time_net(
+  data: Data,
+  sizes: Sequence[int],
+  members: Sequence[int],
+  options,
+  guess_s: float,
+  log: Callable[[str], None],
+) -> list[dict]:
+  """The rows of one network: one network, NumPy, then each population, all interleaved.
+
+  Args:
+    data: the training examples.
+    sizes: the network.
+    members: the population sizes M.
+    options: the benchmark's `Options` (`repeats`, `cap_s`, `part_s`, `probe_s`, `settle_s`).
+    guess_s: a guess at one network's seconds per epoch (to plan its first trial).
+    log: progress lines.
+  """
+  b = BATCH_SIZE
+
+  def planned(trainer: Trainer, guess: float) -> Plan:
+    return timing.plan(trainer, guess, options.cap_s, options.part_s)
+
+  one = JaxEpochs(data, sizes, b, name="one network")
+  plans = [planned(one, guess_s)]
+  candidates = [
+    NumpySteps(data, sizes, b, reference.sgd_step_matrix, name="numpy matrix", threads=t)
+    for t in numpy_thread_choices()
+  ]
+  numpy, tried = timing.pick_threads(candidates, options.probe_s, options.settle_s)
+  plans.append(planned(numpy, tried[str(numpy.threads)]))
+  populations = []
+  for shared in (True, False):
+    per_network_s = plans[0].first_s  # guessed from the last M's: a population's first trial
+    for m in members:
+      population = PopulationEpochs(data, sizes, b, m, shared=shared)
+      log(f"  planning {list(sizes)}, {population.name}")
+      plans.append(planned(population, m * per_network_s))
+      per_network_s = plans[-1].first_s / m
+      populations.append(population)
+  trainers: list[Trainer] = [one, numpy, *populations]
+  log(f"  timing {list(sizes)}: {len(trainers)} trainers, {options.repeats} rounds")
+  seconds = timing.interleave(trainers, options.repeats, options.settle_s)
+  flops = epoch_flops(tuple(sizes), data.n, b)
+
+  def row(i: int, impl: str, members: int, shuffle: str | None) -> dict:
+    """Trainer i's row: seconds per epoch of all its members; the ratios, of network-epochs
+    per second, to the trials of one network (trainer 0) and NumPy (1) in the same rounds."""
+    epoch_s = Stats.of(seconds[i])
+    return {
+      "sizes": list(sizes),
+      "batch_size": b,
+      "impl": impl,
+      "members": members,
+      "shuffle": shuffle,
+      "threads": trainers[i].threads,
+      "threads_tried": tried if i == 1 else None,
+      "timed_examples": plans[i].examples,
+      "whole_epochs": plans[i].whole,
+      "compile_s": None if i == 1 else plans[i].compile_s,
+      "epoch_s": epoch_s.as_dict(),
+      "network_epochs_per_s": Stats.of([members / t for t in seconds[i]]).as_dict(),
+      "gflops": members * flops / epoch_s.median / 1e9,
+      "vs_one_network": ratio_stats([members * t for t in seconds[0]], seconds[i]).as_dict(),
+      "vs_numpy": ratio_stats([members * t for t in seconds[1]], seconds[i]).as_dict(),
+    }
+
+  rows = [row(0, "one network", 1, None), row(1, "numpy_matrix", 1, None)]
+  for i, population in enumerate(populations, start=2):
+    shuffle = "shared" if population.shared else "per-member"
+    rows.append(row(i, "population", population.members, shuffle))
+  return rows
+
+
+def run(data: Data, options, peak_gflops: float, log: Callable[[str], None]) -> dict:
+  """The population table: every network of `options.population_nets`, JSON-ready."""
+  members = tuple(options.members or members_for(options.device))
+  rows = []
+  for sizes in options.population_nets:
+    guess_s = timing.guess_seconds(epoch_flops(tuple(sizes), data.n, BATCH_SIZE), peak_gflops)
+    rows += time_net(data, sizes, members, options, guess_s, log)
+  for row in rows:
+    row["peak_fraction"] = row["gflops"] / peak_gflops
+  return {"batch_size": BATCH_SIZE, "members": list(members), "rows": rows}
+
+
+def find(table: dict, sizes, members: int, shuffle: str) -> dict | None:
+  """The population row of `sizes`, `members` and `shuffle`, if the table has it."""
+  for row in table["rows"]:
+    if (
+      row["impl"] == "population"
+      and row["sizes"] == list(sizes)
+      and row["members"] == members
+      and row["shuffle"] == shuffle
+    ):
+      return row
+  return None
+
+
+def goals(table: dict) -> dict:
+  """The population issue's goal (`GOAL_RATIO`), and per-member shuffles at the same size, reported
+  (no goal)."""
+  out = {}
+  for shuffle, target in (("shared", GOAL_RATIO), ("per-member", None)):
+    row = find(table, GOAL_SIZES, GOAL_MEMBERS, shuffle)
+    if row is None:
+      continue
+    shuffles = "a shared shuffle" if shuffle == "shared" else "per-member shuffles"
+    name = f"{GOAL_MEMBERS} members of {GOAL_SIZES} batch {BATCH_SIZE}, {shuffles}, × one network"
+    out[name] = timing.goal(row["vs_one_network"], target)
+  return out
+
+
+def _timed(row: dict) -> str:
+  return "epochs" if row["whole_epochs"] else f"{row['timed_examples']:,}*"
+
+
+def format_table(table: dict, rounds: int) -> str:
+  """The population table: one line per network, reference and population."""
+  about = (
+    f"Populations at mini-batch {table['batch_size']}: M networks trained at once "
+    "(train_population_epoch); one network: train_epoch; numpy: the matrix form, one network "
+    f"after another; median (min–max) of {rounds} rounds; × one network and × numpy: the "
+    "ratios of network-epochs per second of the trials in the same round; * timed on that many "
+    "examples of each epoch, extrapolated:"
+  )
+  lines = [
+    textwrap.fill(about, 100),
+    f"{'net':>14} {'M':>4} {'shuffle':<12} {'timed':>7} {'s/epoch (all M)':<20} "
+    f"{'network-epochs/s':<18} {'GFLOP/s':>7} {'% peak':>6} | {'× one network':<19} "
+    f"{'× numpy'}",
+  ]
+  for row in table["rows"]:
+    ref = row["impl"] != "population"
+    net = "[" + ", ".join(map(str, row["sizes"])) + "]"
+    label = row["impl"].replace("_", " ") if ref else row["shuffle"]
+    lines.append(
+      f"{net:>14} {'-' if ref else row['members']:>4} {label:<12} {_timed(row):>7} "
+      f"{format_stats(Stats(**row['epoch_s'])):<20} "
+      f"{format_stats(Stats(**row['network_epochs_per_s'])):<18} {row['gflops']:>7.1f} "
+      f"{100 * row['peak_fraction']:>5.1f}% | "
+      f"{format_stats(Stats(**row['vs_one_network']), format_seconds):<19} "
+      f"{format_stats(Stats(**row['vs_numpy']), format_seconds)}"
+    )
+  return "\n".join(lines)
+
+
+def plot(report: dict, path: str) -> None:
+  """Network-epochs per second against M, one panel per network: a line per shuffle (min–max
+  bars), one network's and NumPy's rates as horizontal lines."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+
+  table = report["population"]
+  nets = []
+  for row in table["rows"]:
+    if row["sizes"] not in nets:
+      nets.append(row["sizes"])
+  fig, axes = plt.subplots(1, len(nets), figsize=(5 * len(nets), 4), squeeze=False)
+  for ax, sizes in zip(axes[0], nets):
+    rows = [r for r in table["rows"] if r["sizes"] == sizes]
+    for shuffle in ("shared", "per-member"):
+      line = [r for r in rows if r["impl"] == "population" and r["shuffle"] == shuffle]
+      rate = [r["network_epochs_per_s"] for r in line]
+      ax.errorbar(
+        [r["members"] for r in line],
+        [s["median"] for s in rate],
+        yerr=[[s["median"] - s["min"] for s in rate], [s["max"] - s["median"] for s in rate]],
+        fmt="o-",
+        capsize=3,
+        label=f"population, {shuffle} shuffle{'s' if shuffle == 'per-member' else ''}",
+      )
+    for impl, style in (("one network", "k--"), ("numpy_matrix", "k:")):
+      ref = [r for r in rows if r["impl"] == impl]
+      if ref:
+        ax.axhline(ref[0]["network_epochs_per_s"]["median"], ls=style[1:], c="k", label=impl)
+    ax.set(xscale="log", yscale="log", xlabel="members M", ylabel="network-epochs / s")
+    ax.set_title(
+      f"{sizes}, mini-batch {table['batch_size']}, on {report['device']} ({report['device_kind']})",
+      fontsize=9,
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+  fig.tight_layout()
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=100)
+  plt.close(fig)
+  write_atomic(path, buffer.getvalue())
