@@ -18,7 +18,7 @@ Arrays are named by their shapes, as in nanodo: `w_OxI` has shape (O, I). The le
   E  epochs of a run
 """
 
-from jaxnets._checks import InputError
+from jaxnets._checks import InputError, TrainingDiverged
 from jaxnets.cost import quadratic_cost
 from jaxnets.data import DataError, Splits, load_dataset, load_idx, load_mnist, load_tfds, read_idx
 from jaxnets.evaluation import accuracy, evaluate, predict
@@ -38,7 +38,6 @@ from jaxnets.train import (
   SGD,
   Dataset,
   History,
-  TrainingDiverged,
   data_mesh,
   epoch_order,
   fit,

@@ -21,6 +21,18 @@ class InputError(ValueError):
   value and what was expected."""
 
 
+class TrainingDiverged(FloatingPointError):
+  """The training cost or the parameters became NaN or infinite.
+
+  Attributes:
+    members: for a population, the indices of the members that diverged (else None).
+  """
+
+  def __init__(self, message: str, members: list[int] | None = None):
+    super().__init__(message)
+    self.members = members
+
+
 def is_int(value: Any) -> bool:
   """Whether `value` is an integer (a bool is not, though Python says it is)."""
   return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

@@ -29,13 +29,13 @@ import optax
 
 from jaxnets._checks import InputError, check_population, check_training
 from jaxnets._device import epoch_flops
+from jaxnets._loop import EpochLoop
 from jaxnets._memory import check_fit_memory
 from jaxnets.cost import quadratic_cost
 from jaxnets.network import Params, init_params
 from jaxnets.train import (
   CHUNK_ROWS,
   Dataset,
-  EpochLoop,
   History,
   _eval_metrics,
   check_order,
@@ -74,7 +74,7 @@ def init_population(
     )
   # one network at a time, stacked: the bits of init_params, compiled once per layer shape
   # (a vmap compiles again for every M, and a jit rounds the "scaled" division differently)
-  members = [init_params(k, sizes, init, dtype) for k in keys]
+  members = [init_params(keys[k], sizes, init, dtype) for k in range(keys.shape[0])]
   return jax.tree.map(lambda *a: jnp.stack(a), *members)
 
 
@@ -214,6 +214,7 @@ def fit_population(
     epoch_flops=m * epoch_flops(sizes, n, batch_size),
     static={"batch_size": batch_size, "optimizer": optimizer, "cost": cost},
   )
+  history = History() if history is None else history
   return loop.run(
     params, opt_state, train, validation, test, epochs, start_epoch, history, on_epoch
   )

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import jaxnets as jn
+from jaxnets._device import to_device
 from jaxnets.data import mnist as data
 
 
@@ -57,5 +58,5 @@ def test_images_to_x_is_exact_and_jax_uses_it_in_place(mnist):
   np.testing.assert_array_equal(x[0], np.arange(256, dtype=np.float32) / np.float32(255))
   train_x = mnist.train.x
   assert not train_x.flags.writeable and train_x.ctypes.data % 64 == 0
-  on_device = jn.train.to_device(train_x)
+  on_device = to_device(train_x)
   assert on_device.unsafe_buffer_pointer() == train_x.ctypes.data  # no 157 MB copy

@@ -179,11 +179,11 @@ def test_repeated_fit_calls_with_the_same_eta_compile_once(mnist):
 def test_long_epochs_are_planned_from_running_time_not_compiling(mnist, monkeypatch):
   """The first epoch's time, which plans how later epochs are cut into calls, leaves out the
   compilation: a short epoch that compiles for a while stays one call (and its cost one sum)."""
-  from jaxnets import train
+  from jaxnets import _loop
   from jaxnets._device import compile_seconds
 
   planned = []
-  monkeypatch.setattr(train, "segment_steps", lambda steps, s: planned.append(s) or steps)
+  monkeypatch.setattr(_loop, "segment_steps", lambda steps, s: planned.append(s) or steps)
   params = jn.init_params(jax.random.key(0), [784, 13, 10])  # a shape no other test compiles
   before = compile_seconds()
   jn.fit(params, small(mnist, 100), epochs=1, batch_size=10, key=jax.random.key(1))

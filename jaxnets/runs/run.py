@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 
-from jaxnets._checks import InputError, network_or_population
+from jaxnets._checks import InputError, TrainingDiverged, network_or_population
 from jaxnets._memory import check_memory
 from jaxnets.data import Dataset, Splits, load_dataset
 from jaxnets.network import Layer, Params, init_params
@@ -25,7 +25,7 @@ from jaxnets.runs.config import ConfigError, TrainConfig
 from jaxnets.runs.lock import LOCK_FILE, lock_run
 from jaxnets.runs.recorder import CHECKPOINT, RUN_FILES, Recorder, RunWriteFailed
 from jaxnets.runs.signals import Aborted
-from jaxnets.train import History, TrainingDiverged, data_mesh, fit
+from jaxnets.train import History, data_mesh, fit
 
 
 class RunError(InputError):
