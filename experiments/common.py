@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SHARED_SHUFFLE = False
 """The default of --shared-shuffle. False: every member of a population shuffles as the single
-run of its seed does, so member k is exactly (bit for bit) `python -m jaxnets train --seed s_k`.
+run of its seed does, so member k takes the steps of `python -m jaxnets train --seed s_k` (bit for
+bit where XLA runs the population's products with one network's kernels: see
+`jn.fit_population`).
 True: every member takes the first seed's shuffle (faster: the first layer's products of all
 members run as one), the seeds then differing in their initial parameters only."""
 

@@ -7,7 +7,8 @@ to answer (its dead digits), and the learning curves of every seed.
 What varies across seeds: the initial weights and biases, and the shuffle (seed s is keyed as
 `python -m jaxnets train --seed s`); with --shared-shuffle, the initial parameters only (every
 seed takes the first seed's shuffle). The seeds of one network are one population, trained at once
-by `jn.fit_population`; with per-member shuffles, each is exactly its single run.
+by `jn.fit_population`; with per-member shuffles, each takes exactly its single run's steps (and
+its rounding, in a small population: see `jn.fit_population`).
 """
 
 import matplotlib.pyplot as plt
