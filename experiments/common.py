@@ -21,6 +21,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import jaxnets as jn  # noqa: E402
 from jaxnets.runs.checkpoint import write_atomic  # noqa: E402
+from jaxnets.runs.run import population_keys  # noqa: E402, F401  (seeds keyed as `train --seeds`)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,14 +42,6 @@ def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:
   """(init_key, shuffle_key) of a seed, split as `python -m jaxnets train --seed` does."""
   init_key, shuffle_key = jax.random.split(jax.random.key(seed))
   return init_key, shuffle_key
-
-
-def population_keys(seeds, shared: bool) -> tuple[jax.Array, jax.Array]:
-  """(init keys (M,), shuffle keys) of a population of one member per seed, each keyed by
-  `seed_keys`: the shuffle keys are (M,), one per member, or with `shared` the first seed's
-  alone (shape ()), whose shuffle every member takes (as `train --seeds ... --shared-shuffle`)."""
-  keys = jnp.stack([jnp.stack(seed_keys(seed)) for seed in seeds])
-  return keys[:, 0], keys[0, 1] if shared else keys[:, 1]
 
 
 def train(params, data, *, eta, epochs, batch_size, key, **kwargs):

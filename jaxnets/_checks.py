@@ -141,8 +141,12 @@ def check_population(params: Any) -> tuple[int, tuple[int, ...]]:
       + ", ".join(f"{name} {m}" for name, m in counts)
       + "; expected one leading axis M for all"
     )
-  one = [tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in layer) for layer in params]
-  return counts[0][1], sizes_of(one)
+  return counts[0][1], sizes_of(member_shapes(params))
+
+
+def member_shapes(params: Any) -> Any:
+  """One member of a population's parameters as shapes only (`jax.ShapeDtypeStruct`)."""
+  return [tuple(jax.ShapeDtypeStruct(a.shape[1:], a.dtype) for a in layer) for layer in params]
 
 
 def network_or_population(params: Any) -> tuple[int | None, tuple[int, ...]]:

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnets._checks import InputError, check_population, check_training
+from jaxnets._checks import InputError, check_population, check_training, member_shapes
 from jaxnets._device import epoch_flops
 from jaxnets._loop import EpochLoop
 from jaxnets._memory import check_fit_memory
@@ -221,11 +221,6 @@ def fit_population(
   return loop.run(
     params, opt_state, train, validation, test, epochs, start_epoch, history, on_epoch
   )
-
-
-def member_shapes(params: Params) -> Params:
-  """One member's parameters as shapes only (`jax.ShapeDtypeStruct`), for checks."""
-  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), params)
 
 
 def check_keys(key: Any, members: int) -> jax.Array:

@@ -9,7 +9,6 @@ fraction of the matmul peak, and the ratios "× one network" and "× NumPy" of t
 the same round.
 """
 
-import io
 import textwrap
 from collections.abc import Callable, Sequence
 
@@ -24,7 +23,7 @@ from jaxnets.bench.trainers import (
   PopulationEpochs,
   numpy_thread_choices,
 )
-from jaxnets.runs.checkpoint import write_atomic
+from jaxnets.runs.plots import write_png
 
 NETS = ((784, 30, 10), (784, 100, 10))
 BATCH_SIZE = 10
@@ -227,7 +226,5 @@ def plot(report: dict, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
   fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png", dpi=100)
+  write_png(path, fig)
   plt.close(fig)
-  write_atomic(path, buffer.getvalue())

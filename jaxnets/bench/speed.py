@@ -8,7 +8,6 @@ second, GFLOP/s and fraction of the matmul peak; and the ratios (× NumPy, × to
 of the same round.
 """
 
-import io
 from collections.abc import Sequence
 
 from jaxnets._device import epoch_flops
@@ -16,7 +15,7 @@ from jaxnets.bench import numpy_reference as reference
 from jaxnets.bench import timing
 from jaxnets.bench.timing import Stats, Trainer, format_seconds, format_stats, ratio_stats
 from jaxnets.bench.trainers import Data, JaxEpochs, NumpySteps, TorchSteps, numpy_thread_choices
-from jaxnets.runs.checkpoint import write_atomic
+from jaxnets.runs.plots import write_png
 
 NETS = ((784, 30, 10), (784, 100, 10), (784, 1024, 1024, 10))
 BATCH_SIZES = (10, 100, 1000)
@@ -250,7 +249,5 @@ def plot(report: dict, path: str) -> None:
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
   fig.tight_layout()
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png", dpi=100)
+  write_png(path, fig)
   plt.close(fig)
-  write_atomic(path, buffer.getvalue())

@@ -222,7 +222,27 @@ def numpy_thread_choices() -> tuple[str | int, ...]:
   return ("default", 1)
 
 
-class NumpySteps:
+class ConsecutiveSteps:
+  """A baseline that steps through consecutive mini-batches of one fixed shuffle, trial after
+  trial, `examples` of them a trial (cycling through the shuffle's S mini-batches)."""
+
+  examples: int
+  batch_size: int
+  done: int
+
+  def prepare(self, examples: int) -> float:
+    self.examples = examples
+    return 0.0
+
+  def next_rows(self, batches: int) -> np.ndarray:
+    """The indices, into the shuffle's mini-batches, of the next trial's steps."""
+    steps = self.examples // self.batch_size
+    rows = np.arange(self.done, self.done + steps) % batches
+    self.done += steps
+    return rows
+
+
+class NumpySteps(ConsecutiveSteps):
   """A `jaxnets.bench.numpy_reference` SGD step (`sgd_step_matrix` or `sgd_step_loop`) over
   consecutive mini-batches of one fixed shuffle, `threads` threads for NumPy's BLAS."""
 
@@ -244,14 +264,8 @@ class NumpySteps:
     self.batches_SxB = shuffled_batches(data.n, batch_size)
     self.done = 0
 
-  def prepare(self, examples: int) -> float:
-    self.examples = examples
-    return 0.0
-
   def ready(self) -> Callable[[], None]:
-    steps = self.examples // self.batch_size
-    idx_SxB = self.batches_SxB[np.arange(self.done, self.done + steps) % len(self.batches_SxB)]
-    self.done += steps
+    idx_SxB = self.batches_SxB[self.next_rows(len(self.batches_SxB))]
 
     def trial():
       x_NxI, y_NxO, params = self.data.x_NxI, self.y_NxO, self.params
@@ -290,7 +304,7 @@ def torch_version() -> str | None:
   return torch.__version__
 
 
-class TorchSteps:
+class TorchSteps(ConsecutiveSteps):
   """PyTorch eager: autograd of the quadratic cost and an in-place SGD update, over consecutive
   mini-batches of one fixed shuffle; on `device` ("cpu" or "cuda", synchronized once a trial)."""
 
@@ -318,17 +332,10 @@ class TorchSteps:
     self.batches_SxB = torch.from_numpy(shuffled_batches(data.n, batch_size)).to(device)
     self.done = 0
 
-  def prepare(self, examples: int) -> float:
-    self.examples = examples
-    return 0.0
-
   def ready(self) -> Callable[[], None]:
     import torch
 
-    steps = self.examples // self.batch_size
-    s = len(self.batches_SxB)
-    rows = [(self.done + i) % s for i in range(steps)]
-    self.done += steps
+    rows = self.next_rows(len(self.batches_SxB)).tolist()
     x_NxI, y_NxO = self.data.torch(self.device, self.sizes[-1])
 
     def trial():

@@ -61,6 +61,11 @@ def write_curves(path: str, history: History, title: str) -> None:
   if band:
     title += f"\nlines: the mean of {history.members} networks; bands: their min to max"
   fig.suptitle(title)
+  write_png(path, fig)
+
+
+def write_png(path: str, fig) -> None:
+  """A matplotlib figure as a PNG file, written atomically (`write_atomic`)."""
   buffer = io.BytesIO()
   fig.savefig(buffer, format="png", dpi=100)
   write_atomic(path, buffer.getvalue())

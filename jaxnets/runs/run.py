@@ -109,8 +109,14 @@ def member_keys(config: TrainConfig) -> tuple[jax.Array, jax.Array]:
   if not config.is_population:
     init_key, shuffle_key = jax.random.split(jax.random.key(config.seed))
     return init_key, shuffle_key
-  keys = jnp.stack([jax.random.split(jax.random.key(seed)) for seed, _ in config.members])
-  return keys[:, 0], keys[0, 1] if config.shared_shuffle else keys[:, 1]
+  return population_keys([seed for seed, _ in config.members], config.shared_shuffle)
+
+
+def population_keys(seeds, shared: bool = False) -> tuple[jax.Array, jax.Array]:
+  """(init keys (M,), shuffle keys) of one member per seed, each keyed as the single run with that
+  seed; the shuffle keys are (M,), or with `shared` the first member's alone (shape ())."""
+  keys = jnp.stack([jax.random.split(jax.random.key(seed)) for seed in seeds])
+  return keys[:, 0], keys[0, 1] if shared else keys[:, 1]
 
 
 def fresh_params(config: TrainConfig, key: jax.Array, sizes) -> Params:
