@@ -15,7 +15,9 @@ Arrays are named by their shapes, as in nanodo: `w_OxI` has shape (O, I). The le
   S  mini-batches (steps) of an epoch   K  mini-batches gathered at once (a chunk)
   C  chunks of an epoch                 R  examples of the last, smaller mini-batch
   M  members of a population of networks trained at once
-  E  epochs of a run
+  E  epochs of a run                    T  mini-batches (steps) of a block of SGD
+  H  units of the first hidden layer    J  rows of a population's stacked first layers (M·H)
+  L  layers of a network (a list, one entry each)
 """
 
 from jaxnets._checks import InputError, TrainingDiverged

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxnets._blocked_sgd import block_steps
+
 
 def to_device(a) -> jax.Array:
   """An array on the default device; a read-only NumPy array may be used in place, not copied."""
@@ -101,6 +103,8 @@ def run_epoch(train_epoch, params, opt_state, x_NxI, y_N, order, per_call, epoch
   n = order.shape[-1]
   if per_call >= -(-n // batch_size):  # one call: no wait on the device until the epoch ends
     return train_epoch(params, opt_state, x_NxI, y_N, order, **kw)
+  block = block_steps(batch_size)  # calls cut at whole blocks: the steps of one call, in blocks
+  per_call = -(-per_call // block) * block
   rows = per_call * batch_size
   cuts = list(range(0, n - (n % batch_size), rows))
   if (

@@ -17,8 +17,9 @@ products with the kernels of one network's (small populations), and within float
 where it picks others for a larger batch (≤ 1e-5 after 100 steps at η = 3, tested; SGD at η = 3
 amplifies such differences over the epochs of a long run). Given one key, every member takes
 the same mini-batches: the first layer's products of all members then share their input and run
-as one matrix product (M·n_1 × n_0 by n_0 × m), which is faster; its rounding differs from a
-single run's, within float32 rounding.
+as one matrix product (M·n_1 × n_0 by n_0 × m), and with the default optimizer the epoch runs that
+layer's SGD in blocks of steps (`jaxnets._blocked_sgd`), which is faster still; its rounding
+differs from a single run's, within float32 rounding.
 """
 
 import functools
@@ -30,6 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxnets import _blocked_sgd
 from jaxnets._checks import InputError, check_population, check_training, member_shapes
 from jaxnets._device import epoch_flops
 from jaxnets._loop import EpochLoop
@@ -94,9 +96,9 @@ def member(params: Params, k: int) -> Params:
   return jax.tree.map(lambda a: a[k], params)
 
 
-@jax.jit(static_argnames=("batch_size", "optimizer", "cost"))
+@jax.jit(static_argnames=("batch_size", "optimizer", "cost", "blocks"))
 def train_population_epoch(
-  params, opt_state, x_NxI, y_N, order, *, batch_size, optimizer, cost=quadratic_cost
+  params, opt_state, x_NxI, y_N, order, *, batch_size, optimizer, cost=quadratic_cost, blocks=True
 ):
   """One epoch of every member of a population, compiled whole: `jax.vmap` of `train_epoch` (for
   per-member orders, of each of its steps).
@@ -110,6 +112,9 @@ def train_population_epoch(
     batch_size: the mini-batch size m (static).
     optimizer: an optax `GradientTransformation` (static).
     cost: the mini-batch cost each step differentiates (static).
+    blocks: for a shared order, SGD re-associated over blocks of steps where it applies
+      (`jaxnets._blocked_sgd`: the default optimizer and cost, small mini-batches, M ≥ 2);
+      False: the vmapped epoch (static).
 
   Returns:
     (params, opt_state, metrics), each with a leading axis M: metrics["train_cost"] (M,), the
@@ -127,6 +132,10 @@ def train_population_epoch(
     mesh=None,
     cost=cost,
   )
+  if shared and blocks and _blocked_sgd.applies(params, optimizer, cost, batch_size):
+    return _blocked_sgd.shared_shuffle_epoch(
+      params, opt_state, x_NxI, y_N, order, batch_size=batch_size
+    )
   if shared:  # one chunk gathered for all members: the epoch of one network, vmapped
     return jax.vmap(lambda p, s: epoch(p, s, order=order, chunk_rows=CHUNK_ROWS))(params, opt_state)
   # per-member orders: M chunks gathered at once, each step vmapped over the members

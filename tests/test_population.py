@@ -68,19 +68,6 @@ def test_a_larger_population_is_within_float32_rounding_of_its_single_runs(mnist
     assert max_diff(jn.member(trained, k), single) <= 1e-5
 
 
-def test_a_shared_shuffle_is_within_float32_rounding_of_the_single_run(mnist):
-  """One shuffle for all members batches the first layer's products into one, which rounds
-  differently: within 1e-5 after 100 steps at η = 3."""
-  data = small(mnist, 1000)
-  init_keys = jax.random.split(jax.random.key(0), 4)
-  shuffle_key = jax.random.key(5)
-  params = jn.init_population(init_keys, SIZES)
-  trained, _ = jn.fit_population(params, data, epochs=1, batch_size=10, key=shuffle_key, eta=3.0)
-  for k in range(4):
-    single, _ = jn.fit(jn.member(params, k), data, epochs=1, batch_size=10, key=shuffle_key)
-    assert max_diff(jn.member(trained, k), single) <= 1e-5
-
-
 def test_the_population_epoch_jitted_or_not_in_segments_or_not(mnist):
   """`train_population_epoch` equals the vmapped program run eagerly (chex variants), and an
   epoch cut into several calls (a long epoch's progress) equals one call."""
