@@ -17,7 +17,8 @@ several times (the gradient, the update): what a wide layer's step costs at a sm
 is the same SGD, exact in real arithmetic (float64: within 1e-11 of the plain steps, tested), its
 float32 rounding different (within float32 rounding of the plain run, tested). Used, with plain SGD
 (`jaxnets.SGD`) and the quadratic cost at mini-batches of B ≤ `BLOCK_ROWS` // 2, for:
-  - `network_epoch`: one network with a layer of ≥ `MIN_LAYER_WEIGHTS` weights;
+  - `network_epoch`: one network with a layer of ≥ `MIN_LAYER_WEIGHTS` weights (a population of
+    such networks: each member's, vmapped);
   - `shared_shuffle_epoch`: a population whose members share one shuffle: their first layers,
     stacked into one W_1 (M·n_1 × n_0), share their inputs; M ≥ `MIN_MEMBERS`.
 README's Speed section has the numbers.
@@ -38,9 +39,10 @@ MIN_MEMBERS = 2
 """A shared-shuffle population's blocks pay from 2 members on ([784, 30, 10]: 1.3–1.5× the
 vmapped epoch at M = 2, 1.6–1.9× at 8); a population of one trains as its single run does."""
 
-MIN_LAYER_WEIGHTS = 1 << 18
-"""One network's blocks pay once a layer holds this many weights (1 MB in float32): at
-[784, 1024, 1024, 10] (0.8M and 1M) they do, at [784, 100, 10] (78K) they do not."""
+MIN_LAYER_WEIGHTS = 1 << 16
+"""One network's blocks pay once a layer holds this many weights: at [784, 100, 10] (78,400) and
+[784, 1024, 1024, 10] they do (1.2–1.7× and 2.7–3.0× the plain epoch at mini-batch 10), at
+[784, 30, 10] (23,520) they do not (0.5–0.7×)."""
 
 
 def block_steps(batch_size: int) -> int:
@@ -62,9 +64,9 @@ def applies(params: Params, optimizer, cost, batch_size: int) -> bool:
 
 
 def applies_to_network(params: Params, optimizer, cost, batch_size: int, mesh) -> bool:
-  """Whether one network's epoch runs in blocks: plain SGD, the quadratic cost, T ≥ 2, no mesh,
-  and a layer of ≥ `MIN_LAYER_WEIGHTS` weights."""
-  largest = max(layer.w.size for layer in params)
+  """Whether one network's epoch (or each member's, of a population) runs in blocks: plain SGD,
+  the quadratic cost, T ≥ 2, no mesh, and a layer of ≥ `MIN_LAYER_WEIGHTS` weights."""
+  largest = max(layer.w.shape[-1] * layer.w.shape[-2] for layer in params)
   return _plain_sgd(optimizer, cost, batch_size) and mesh is None and largest >= MIN_LAYER_WEIGHTS
 
 

@@ -112,9 +112,9 @@ def train_population_epoch(
     batch_size: the mini-batch size m (static).
     optimizer: an optax `GradientTransformation` (static).
     cost: the mini-batch cost each step differentiates (static).
-    blocks: for a shared order, SGD re-associated over blocks of steps where it applies
-      (`jaxnets._blocked_sgd`: the default optimizer and cost, small mini-batches, M ≥ 2);
-      False: the vmapped epoch (static).
+    blocks: SGD re-associated over blocks of steps where it applies (`jaxnets._blocked_sgd`: the
+      default optimizer and cost, small mini-batches; a shared order and M ≥ 2, or members with
+      a wide layer, as `train_epoch` does); False: the vmapped plain steps (static).
 
   Returns:
     (params, opt_state, metrics), each with a leading axis M: metrics["train_cost"] (M,), the
@@ -135,6 +135,11 @@ def train_population_epoch(
   if shared and blocks and _blocked_sgd.applies(params, optimizer, cost, batch_size):
     return _blocked_sgd.shared_shuffle_epoch(
       params, opt_state, x_NxI, y_N, order, batch_size=batch_size
+    )
+  if blocks and _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, None):
+    one = functools.partial(_blocked_sgd.network_epoch, x_NxI=x_NxI, y_N=y_N, batch_size=batch_size)
+    return jax.vmap(lambda p, s, o: one(p, s, order_N=o), (0, 0, None if shared else 0))(
+      params, opt_state, order
     )
   if shared:  # one chunk gathered for all members: the epoch of one network, vmapped
     return jax.vmap(lambda p, s: epoch(p, s, order=order, chunk_rows=CHUNK_ROWS))(params, opt_state)

@@ -50,6 +50,13 @@ def test_which_runs_take_blocks():
   cost = jn.quadratic_cost
   assert _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 10, None)
   assert not _blocked_sgd.applies_to_network(book, jn.SGD, cost, 10, None)  # too small to pay
+  assert _blocked_sgd.applies_to_network(
+    jn.init_population(jax.random.split(jax.random.key(0), 2), [784, 100, 10]),
+    jn.SGD,
+    cost,
+    10,
+    None,
+  )
   assert not _blocked_sgd.applies_to_network(wide, plain_sgd(), cost, 10, None)
   assert not _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 100, None)  # T = 1
   assert not _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 10, jn.data_mesh())
@@ -68,6 +75,19 @@ def test_a_wide_network_in_blocks_is_the_book_sgd_exactly_in_float64(mnist):
                         key=jax.random.key(1))  # fmt: skip
     order = jn.epoch_order(jax.random.key(1), 0, 1005)
     assert max_diff(trained, jn.sgd_epoch(params, x, data.y, order, 10, 0.5)) <= 1e-11
+
+
+def test_members_in_blocks_equal_their_single_runs_bit_for_bit(mnist):
+  """Per-member shuffles of [784, 100, 10]: each member's epoch is `network_epoch` vmapped, in
+  blocks as its single run's is, so member k takes its single run's steps bit for bit (3 members,
+  2 epochs of 1005 examples)."""
+  data = small(mnist, 1005)
+  shuffle_keys = jax.random.split(jax.random.key(1), 3)
+  params = jn.init_population(jax.random.split(jax.random.key(0), 3), [784, 100, 10])
+  trained, _ = jn.fit_population(params, data, epochs=2, batch_size=10, key=shuffle_keys)
+  for k in range(3):
+    single, _ = jn.fit(jn.member(params, k), data, epochs=2, batch_size=10, key=shuffle_keys[k])
+    chex.assert_trees_all_equal(jn.member(trained, k), single)
 
 
 def test_a_wide_network_in_blocks_is_within_float32_rounding(mnist):
