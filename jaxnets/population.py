@@ -101,7 +101,8 @@ def train_population_epoch(
   params, opt_state, x_NxI, y_N, order, *, batch_size, optimizer, cost=quadratic_cost, blocks=True
 ):
   """One epoch of every member of a population, compiled whole: `jax.vmap` of `train_epoch` (for
-  per-member orders, of each of its steps).
+  per-member orders, of each of its steps; for one shared order, in blocks); a population of one
+  runs its single run's program.
 
   Args:
     params: the population, stacked on a leading axis M.
@@ -132,11 +133,22 @@ def train_population_epoch(
     mesh=None,
     cost=cost,
   )
+  network_blocks = blocks and _blocked_sgd.applies_to_network(
+    params, optimizer, cost, batch_size, None
+  )
+  if m == 1:  # a population of one: its single run's program (a vmap of one is slower)
+    p, s = jax.tree.map(lambda a: a[0], (params, opt_state))
+    o = order if shared else order[0]
+    if network_blocks:
+      out = _blocked_sgd.network_epoch(p, s, x_NxI, y_N, o, batch_size=batch_size)
+    else:
+      out = epoch(p, s, order=o, chunk_rows=CHUNK_ROWS)
+    return jax.tree.map(lambda a: a[None], out)
   if shared and blocks and _blocked_sgd.applies(params, optimizer, cost, batch_size):
     return _blocked_sgd.shared_shuffle_epoch(
       params, opt_state, x_NxI, y_N, order, batch_size=batch_size
     )
-  if blocks and _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, None):
+  if network_blocks:  # each member's epoch in blocks, vmapped
     one = functools.partial(_blocked_sgd.network_epoch, x_NxI=x_NxI, y_N=y_N, batch_size=batch_size)
     return jax.vmap(lambda p, s, o: one(p, s, order_N=o), (0, 0, None if shared else 0))(
       params, opt_state, order

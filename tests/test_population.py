@@ -68,6 +68,22 @@ def test_a_larger_population_is_within_float32_rounding_of_its_single_runs(mnist
     assert max_diff(jn.member(trained, k), single) <= 1e-5
 
 
+def test_a_population_of_one_is_its_single_run(mnist):
+  """M = 1 runs its single run's program (a vmap of one is slower): bit for bit, with one shuffle
+  key or a key per member, for a network in plain steps and one in blocks."""
+  data = small(mnist, 205)
+  for sizes in (SIZES, [784, 100, 10]):
+    params = jn.init_population(jax.random.split(jax.random.key(0), 1), sizes)
+    for key in (jax.random.key(1), jax.random.split(jax.random.key(1), 1)):
+      trained, history = jn.fit_population(params, data, epochs=1, batch_size=10, key=key)
+      one_key = key if key.ndim == 0 else key[0]
+      single, single_history = jn.fit(
+        jn.member(params, 0), data, epochs=1, batch_size=10, key=one_key
+      )
+      chex.assert_trees_all_equal(jn.member(trained, 0), single)
+      assert history.member(0).train_cost == single_history.train_cost
+
+
 def test_the_population_epoch_jitted_or_not_in_segments_or_not(mnist):
   """`train_population_epoch` equals the vmapped program run eagerly (chex variants), and an
   epoch cut into several calls (a long epoch's progress) equals one call."""
