@@ -254,11 +254,15 @@ def test_quick_bench_writes_both_tables_json_and_plots(tmp_path, capsys):
   assert {r["against"] for r in report["ratios"]} == impls - {"jaxnets"}
   for r in report["ratios"]:
     check_stats(r["ratio"])
-  assert len(report["variants"]) == len(variants.variants())
+  shuffles_layouts, blocks = len(variants.variants()), len(variants.block_variants())
+  assert len(report["variants"]) == shuffles_layouts + blocks  # the quick run: one case of each
   for v in report["variants"]:
     check_stats(v["epoch_s"])
     check_stats(v["vs_shipped"])
   assert report["variants"][0]["vs_shipped"]["samples"] == [1.0] * 3
+  in_blocks, plain = report["variants"][shuffles_layouts:]
+  assert in_blocks["variant"].startswith("as shipped") and in_blocks["sizes"] == [784, 100, 10]
+  assert plain["variant"] == "plain steps (no blocks)" and plain["batch_size"] == 10
 
   rows = report["population"]["rows"]
   assert [(r["impl"], r["members"], r["shuffle"]) for r in rows] == [

@@ -31,6 +31,7 @@ from jaxnets.bench import speed, timing, variants
 from jaxnets.bench.population import NETS as POPULATION_NETS
 from jaxnets.bench.speed import BATCH_SIZES, NETS
 from jaxnets.bench.trainers import Data, torch_version
+from jaxnets.bench.variants import BLOCK_CASES
 from jaxnets.bench.variants import CASES as VARIANT_CASES
 from jaxnets.runs.checkpoint import write_atomic
 
@@ -54,6 +55,7 @@ class Options:
     speed, variants, population: which tables to time.
     baselines: time NumPy and PyTorch in the speed table.
     variant_cases: the design-choices table's (network, mini-batch size) cases.
+    block_cases: its cases of SGD in blocks against plain steps.
     population_nets: the population table's networks.
     members: the population sizes M (default `population.members_for(device)`).
   """
@@ -73,6 +75,7 @@ class Options:
   variants: bool = True
   population: bool = True
   variant_cases: Sequence[tuple[Sequence[int], int]] = VARIANT_CASES
+  block_cases: Sequence[tuple[Sequence[int], int]] = BLOCK_CASES
   population_nets: Sequence[Sequence[int]] = POPULATION_NETS
   members: Sequence[int] | None = None
 
@@ -91,6 +94,7 @@ class Options:
       settle_s=0.0,
       peak_n=256,
       variant_cases=VARIANT_CASES[:1],
+      block_cases=BLOCK_CASES[:1],
       population_nets=((784, 30, 10),),
       members=(32,),
     )

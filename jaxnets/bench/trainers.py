@@ -134,7 +134,7 @@ class JaxEpochs(CompiledEpochs):
 
   The design choices of `train_epoch` are timed with `shuffle="device"` (orders drawn by
   `jax.random.permutation` on the device instead), `timed_shuffle` (drawing the order inside the
-  trial) and another `cost`.
+  trial), another `cost` and another `optimizer` (an optax one with η in its state).
   """
 
   def __init__(
@@ -147,11 +147,14 @@ class JaxEpochs(CompiledEpochs):
     shuffle: Literal["host", "device"] = "host",
     timed_shuffle: bool = False,
     cost: Callable = quadratic_cost,
+    optimizer: Any = SGD,
   ):
     super().__init__(name, data, sizes, batch_size)
     self.shuffle, self.timed_shuffle, self.cost = shuffle, timed_shuffle, cost
+    self.optimizer = optimizer
     self.params = jax.device_put(init_params(jax.random.key(0), sizes), data.device)
-    self.opt_state = jax.device_put(with_learning_rate(SGD.init(self.params), ETA), data.device)
+    opt_state = with_learning_rate(optimizer.init(self.params), ETA)
+    self.opt_state = jax.device_put(opt_state, data.device)
     self.key = jax.device_put(jax.random.key(1), data.device)
     self.words = key_words(self.key)
 
@@ -168,7 +171,7 @@ class JaxEpochs(CompiledEpochs):
 
   def lower(self, order: jax.Array) -> Any:
     x_NxI, y_N = self.data.on_device
-    static = {"batch_size": self.batch_size, "optimizer": SGD, "cost": self.cost}
+    static = {"batch_size": self.batch_size, "optimizer": self.optimizer, "cost": self.cost}
     return train_epoch.lower(self.params, self.opt_state, x_NxI, y_N, order, **static)
 
 

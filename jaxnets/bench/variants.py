@@ -1,16 +1,19 @@
 """The benchmark's design-choices table: `train_epoch` as shipped against its alternatives.
 
-Two choices of the README's "Speed" section, each with the alternative it replaced: the shuffle
+Three choices of the README's "Speed" section, each with the alternative it replaced: the shuffle
 drawn on the host (`epoch_order`) or on the device (`jax.random.permutation`), and the examples
 kept in the columns of the forward pass (`feedforward_batch`) or vmapped first
-(`examples_first_quadratic_cost`). The four combinations are interleaved on each case of
+(`examples_first_quadratic_cost`): the four combinations are interleaved on each case of
 `CASES`, each trial drawing its epoch's order inside the clock (the shuffle is one of the
-choices); the table gives seconds per epoch and × the shipped one's, of the trials of the same
-round.
+choices). And SGD in blocks of steps (`jaxnets._blocked_sgd`) or in plain steps (the same SGD
+as another optimizer object, which `train_epoch` runs step by step), on each case of
+`BLOCK_CASES`. The table gives seconds per epoch and × the shipped one's, of the trials of the
+same round.
 """
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxnets._device import epoch_flops
 from jaxnets.bench import timing
@@ -18,9 +21,18 @@ from jaxnets.bench.timing import Stats, format_seconds, format_stats, ratio_stat
 from jaxnets.bench.trainers import Data, JaxEpochs
 from jaxnets.cost import quadratic_cost
 from jaxnets.network import feedforward
+from jaxnets.train import SGD
 
 CASES = (((784, 30, 10), 10), ((784, 100, 10), 1000))
-"""The (network, mini-batch size) cases timed: the speed goals' two."""
+"""The (network, mini-batch size) cases of the shuffle and layout choices: the speed goals' two."""
+
+BLOCK_CASES = (((784, 100, 10), 10), ((784, 1024, 1024, 10), 10))
+"""The cases of blocks against plain steps: the networks that train in blocks at mini-batch 10."""
+
+PLAIN_SGD = optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(
+  learning_rate=3.0
+)
+"""`SGD` as another object: the same SGD, which `train_epoch` runs in plain steps, no blocks."""
 
 
 def examples_first_quadratic_cost(params, x_BxI, y_BxO):
@@ -32,23 +44,36 @@ def examples_first_quadratic_cost(params, x_BxI, y_BxO):
 
 
 def variants() -> dict:
-  """`train_epoch`'s design choices and their alternatives: name → (shuffle, cost)."""
+  """`train_epoch`'s design choices and their alternatives: name → (shuffle, cost, optimizer)."""
   return {
-    "as shipped: host shuffle, examples as columns": ("host", quadratic_cost),
-    "shuffle by jax.random.permutation": ("device", quadratic_cost),
-    "forward vmapped with the examples first": ("host", examples_first_quadratic_cost),
-    "both (the earlier design)": ("device", examples_first_quadratic_cost),
+    "as shipped: host shuffle, examples as columns": ("host", quadratic_cost, SGD),
+    "shuffle by jax.random.permutation": ("device", quadratic_cost, SGD),
+    "forward vmapped with the examples first": ("host", examples_first_quadratic_cost, SGD),
+    "both (the earlier design)": ("device", examples_first_quadratic_cost, SGD),
+  }
+
+
+def block_variants() -> dict:
+  """SGD in blocks (as shipped) and in plain steps: name → (shuffle, cost, optimizer)."""
+  return {
+    "as shipped: SGD in blocks of 8 steps": ("host", quadratic_cost, SGD),
+    "plain steps (no blocks)": ("host", quadratic_cost, PLAIN_SGD),
   }
 
 
 def run(data: Data, options, peak: float, log) -> list[dict]:
-  """Every variant on every case of `options.variant_cases`: one row each, JSON-ready."""
+  """Every variant on every case of `options.variant_cases`, and blocks against plain steps on
+  every case of `options.block_cases`: one row each, JSON-ready."""
   rows = []
-  for sizes, batch_size in options.variant_cases:
+  cases = [(case, variants()) for case in options.variant_cases]
+  cases += [(case, block_variants()) for case in options.block_cases]
+  for (sizes, batch_size), choices in cases:
     log(f"design choices: {list(sizes)}, mini-batch {batch_size}")
     trainers = [
-      JaxEpochs(data, sizes, batch_size, name=name, shuffle=s, timed_shuffle=True, cost=c)
-      for name, (s, c) in variants().items()
+      JaxEpochs(
+        data, sizes, batch_size, name=name, shuffle=s, timed_shuffle=True, cost=c, optimizer=o
+      )
+      for name, (s, c, o) in choices.items()
     ]
     guess = timing.guess_seconds(epoch_flops(tuple(sizes), data.n, batch_size), peak)
     plans = [timing.plan(t, guess, options.cap_s, options.part_s) for t in trainers]
