@@ -27,6 +27,7 @@ README's Speed section has the numbers.
 import jax
 import jax.numpy as jnp
 
+from jaxnets._checks import epoch_metrics
 from jaxnets.cost import quadratic_cost, targets
 from jaxnets.network import Layer, Params
 from jaxnets.sgd import minibatch_indices
@@ -146,12 +147,8 @@ def shared_shuffle_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size):
   carry, steps = _blocks(carry, run, x_NxI, y_N, order_N, batch_size, n_out, dtype)
   w_JxI, b_J, rest, total_M = carry
   params = [Layer(w_JxI.reshape(m, n_1, n_in), b_J.reshape(m, n_1)), *rest]
-  mean_cost = total_M / steps
-  finite = jnp.isfinite(mean_cost)
-  for leaf in jax.tree.leaves(params):
-    finite &= jnp.all(jnp.isfinite(leaf), axis=tuple(range(1, leaf.ndim)))
   count = opt_state.count + steps
-  return params, opt_state._replace(count=count), {"train_cost": mean_cost, "finite": finite}
+  return params, opt_state._replace(count=count), epoch_metrics(params, total_M, steps)
 
 
 def _network_step_cost(b_L, eps_L, z1_BxH, g_BxTB, w_L, d_L, a_L, y_BxO):
@@ -206,9 +203,5 @@ def network_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size):
   carry, steps = _blocks(carry, run, x_NxI, y_N, order_N, batch_size, n_out, dtype)
   w_L, b_L, total = carry
   params = [Layer(w, b) for w, b in zip(w_L, b_L)]
-  mean_cost = total / steps
-  finite = jnp.isfinite(mean_cost)
-  for leaf in jax.tree.leaves(params):
-    finite &= jnp.all(jnp.isfinite(leaf))
   count = opt_state.count + steps
-  return params, opt_state._replace(count=count), {"train_cost": mean_cost, "finite": finite}
+  return params, opt_state._replace(count=count), epoch_metrics(params, total, steps)

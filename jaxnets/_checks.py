@@ -33,6 +33,17 @@ class TrainingDiverged(FloatingPointError):
     self.members = members
 
 
+def epoch_metrics(params: Any, total_cost: jax.Array, steps: int) -> dict[str, jax.Array]:
+  """A compiled epoch's metrics, read by the host once per epoch: "train_cost", the mean of its
+  `steps` mini-batch costs, and "finite", whether that cost and every parameter are finite (what
+  `TrainingDiverged` is raised on). For a population, total_cost and both metrics are (M,)."""
+  mean_cost = total_cost / steps
+  finite = jnp.isfinite(mean_cost)
+  for leaf in jax.tree.leaves(params):
+    finite &= jnp.all(jnp.isfinite(leaf), axis=tuple(range(finite.ndim, leaf.ndim)))
+  return {"train_cost": mean_cost, "finite": finite}
+
+
 def is_int(value: Any) -> bool:
   """Whether `value` is an integer (a bool is not, though Python says it is)."""
   return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))

@@ -132,29 +132,26 @@ def train_population_epoch(
     optimizer=optimizer,
     mesh=None,
     cost=cost,
+    blocks=blocks,
   )
-  network_blocks = blocks and _blocked_sgd.applies_to_network(
-    params, optimizer, cost, batch_size, None
-  )
+
+  def one_network(p, s, o):  # a member's epoch as its single run's: in blocks where they apply
+    return epoch(p, s, order=o, chunk_rows=CHUNK_ROWS)
+
   if m == 1:  # a population of one: its single run's program (a vmap of one is slower)
     p, s = jax.tree.map(lambda a: a[0], (params, opt_state))
-    o = order if shared else order[0]
-    if network_blocks:
-      out = _blocked_sgd.network_epoch(p, s, x_NxI, y_N, o, batch_size=batch_size)
-    else:
-      out = epoch(p, s, order=o, chunk_rows=CHUNK_ROWS)
+    out = one_network(p, s, order if shared else order[0])
     return jax.tree.map(lambda a: a[None], out)
   if shared and blocks and _blocked_sgd.applies(params, optimizer, cost, batch_size):
     return _blocked_sgd.shared_shuffle_epoch(
       params, opt_state, x_NxI, y_N, order, batch_size=batch_size
     )
-  if network_blocks:  # each member's epoch in blocks, vmapped
-    one = functools.partial(_blocked_sgd.network_epoch, x_NxI=x_NxI, y_N=y_N, batch_size=batch_size)
-    return jax.vmap(lambda p, s, o: one(p, s, order_N=o), (0, 0, None if shared else 0))(
-      params, opt_state, order
-    )
-  if shared:  # one chunk gathered for all members: the epoch of one network, vmapped
-    return jax.vmap(lambda p, s: epoch(p, s, order=order, chunk_rows=CHUNK_ROWS))(params, opt_state)
+  if shared or (
+    blocks and _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, None)
+  ):
+    # each member's epoch vmapped: a shared order gathered once, or members with a wide layer
+    # each in blocks on its own order
+    return jax.vmap(one_network, (0, 0, None if shared else 0))(params, opt_state, order)
   # per-member orders: M chunks gathered at once, each step vmapped over the members
   return epoch(params, opt_state, order=order, chunk_rows=max(1, CHUNK_ROWS // m), members=True)
 

@@ -24,7 +24,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxnets import _blocked_sgd
-from jaxnets._checks import InputError, check_eta, check_int, check_training
+from jaxnets._checks import InputError, check_eta, check_int, check_training, epoch_metrics
 from jaxnets._device import epoch_flops
 from jaxnets._loop import EpochLoop
 from jaxnets._memory import check_fit_memory
@@ -147,15 +147,24 @@ def epoch_program(
   cost,
   chunk_rows,
   members=False,
+  blocks=True,
 ):
   """`train_epoch`'s program, unjitted: mini-batches of `order` gathered about `chunk_rows` rows
-  at a time, then a step on each.
+  at a time, then a step on each; or, with `blocks` where they apply (a wide layer, `SGD`, the
+  quadratic cost, a small mini-batch, no mesh), the same steps in blocks
+  (`jaxnets._blocked_sgd.network_epoch`).
 
   With `members`, a population (`jaxnets.population`: params and opt_state stacked on a leading
   axis M) in which member k takes the mini-batches of `order[k]`, order (M, N): each step is then
   `jax.vmap` of one network's step over the members, and a chunk holds every member's mini-batches
   of its steps, x of shape (K, M, B, I).
   """
+  if (
+    blocks
+    and not members
+    and _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, mesh)
+  ):
+    return _blocked_sgd.network_epoch(params, opt_state, x_NxI, y_N, order, batch_size=batch_size)
   n_out = params[-1].w.shape[-2]
   x_NxI, y_N = jnp.asarray(x_NxI), jnp.asarray(y_N)
   if members:  # each member's order cut alike, then steps first: (S, M, B) and (1, M, R)
@@ -206,11 +215,7 @@ def epoch_program(
   if rest.shape[-1]:
     carry = chunk(carry, rest)
   params, opt_state, total = carry
-  mean_cost = total / (steps + (1 if rest.shape[-1] else 0))
-  finite = jnp.isfinite(mean_cost)  # (), or one per member
-  for leaf in jax.tree.leaves(params):
-    finite &= jnp.all(jnp.isfinite(leaf), axis=tuple(range(finite.ndim, leaf.ndim)))
-  return params, opt_state, {"train_cost": mean_cost, "finite": finite}
+  return params, opt_state, epoch_metrics(params, total, steps + (1 if rest.shape[-1] else 0))
 
 
 @jax.jit(static_argnames=("batch_size", "optimizer", "mesh", "cost"))
@@ -246,8 +251,6 @@ def train_epoch(
     epoch, and metrics["finite"] says whether that cost and all params are finite.
   """
   check_order(order_N, rank=1)
-  if _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, mesh):
-    return _blocked_sgd.network_epoch(params, opt_state, x_NxI, y_N, order_N, batch_size=batch_size)
   return epoch_program(
     params,
     opt_state,
