@@ -36,8 +36,9 @@ experiments: $(STAMP)
 study: $(STAMP)
 	$(PY) experiments/study_wide_net.py --seed $(or $(SEED),0)
 
+## The test suite, in parallel over the machine's cores (pytest-xdist).
 test: $(TEST_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 ## Seconds per epoch on DEVICE (cpu, gpu, tpu) vs NumPy and PyTorch: a table, results/bench/*.json, *.png.
 DEVICE ?= cpu
@@ -45,11 +46,12 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]' || echo "PyTorch not installed: benchmarking without it"
 	$(PY) -m jaxnets bench --device $(DEVICE) --out results/bench
 
-## ruff (lint and layout), then mypy (types) on the package.
+## ruff (lint and layout), mypy (types) on the package, import-linter (the layers: pyproject.toml).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

@@ -20,8 +20,10 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import jaxnets as jn  # noqa: E402
-from jaxnets.runs.checkpoint import write_atomic  # noqa: E402
-from jaxnets.runs.run import population_keys  # noqa: E402, F401  (seeds keyed as `train --seeds`)
+from jaxnets.runs import (
+  population_keys,  # noqa: E402, F401  (seeds keyed as `train --seeds`)
+  write_atomic,  # noqa: E402
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,7 +128,7 @@ def pm(summary: dict, name: str, minmax: bool = True) -> str:
   return text
 
 
-def member_histories(history: jn.History) -> list[jn.History]:
+def member_histories(history: jn.PopulationHistory) -> list[jn.History]:
   """A population's history as one history per member."""
   return [history.member(k) for k in range(history.members or 0)]
 

@@ -12,7 +12,6 @@ import numpy as np
 
 import common
 import jaxnets as jn
-from jaxnets.train import targets
 
 NAME = "e6_overfitting"
 PATIENCE = 10  # "no improvement in 10 epochs": the book's chapter 3 rule of thumb
@@ -21,7 +20,7 @@ PATIENCE = 10  # "no improvement in 10 epochs": the book's chapter 3 rule of thu
 @jax.jit
 def cost_and_correct(params, x_NxI, y_N):
   """The quadratic cost and the number of correct answers on a labelled set."""
-  return jn.quadratic_cost(params, x_NxI, targets(y_N, 10)), jn.evaluate(params, x_NxI, y_N)
+  return jn.quadratic_cost(params, x_NxI, y_N), jn.evaluate(params, x_NxI, y_N)
 
 
 def early_stopping(val_acc_E, patience):

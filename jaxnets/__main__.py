@@ -1,3 +1,3 @@
-from jaxnets.runs.cli import entry_point
+from jaxnets.cli import entry_point
 
 entry_point()

@@ -6,11 +6,16 @@ For C(v1, v2) = v1² + v2² the gradient is 2v, so each step multiplies v by (1 
 shrink towards the minimum at 0 for 0 < η < 1 and diverge for η > 1.
 """
 
+import functools
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
+
+from jaxnets._checks import InputError, as_array, check_eta, check_int, float_dtype, short
+
+__all__ = ["gradient_descent"]
 
 
 def gradient_descent(
@@ -23,22 +28,34 @@ def gradient_descent(
 
   Args:
     f: a scalar-valued differentiable function of one array.
-    x0: the starting point (any shape, floating point).
-    eta: the learning rate η.
+    x0: the starting point: any shape of real numbers (integers are converted to float32, or
+      float64 in x64 mode).
+    eta: the learning rate η, a finite number > 0.
     steps: how many steps to take, ≥ 0.
 
   Returns:
-    The trajectory, shape (steps + 1, *x0.shape): x0 first, then every iterate.
+    The trajectory, shape (steps + 1, *x0.shape), floating point: x0 first, then every iterate.
+
+  Raises:
+    InputError: a bad x0, η or step count, or an `f` that is not callable.
   """
-  if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-    raise ValueError(f"steps={steps!r}; expected an integer ≥ 0")
-  x0 = jnp.asarray(x0)
-  if not jnp.issubdtype(x0.dtype, jnp.floating):
-    raise TypeError(f"x0 has dtype {x0.dtype}; expected floating point (e.g. [1.0, 1.0])")
-  return _trajectory(f, x0, jnp.asarray(eta, x0.dtype), steps)
+  steps = check_int("steps", steps, minimum=0)
+  eta = check_eta(eta)
+  if not callable(f):
+    raise InputError(f"f={f!r}; expected a function of one array returning a scalar")
+  start = as_array(x0, "x0")
+  dtype = float_dtype(start)
+  start = jnp.asarray(start).astype(dtype)
+  out = jax.eval_shape(f, start)
+  if getattr(out, "shape", None) != () or not jnp.issubdtype(out.dtype, jnp.floating):
+    raise InputError(
+      f"f returns {short(out)} for x0 of shape {start.shape}; expected a floating point scalar, "
+      "the value C(v) to descend"
+    )
+  return _trajectory(f, start, jnp.asarray(eta, dtype), steps)
 
 
-@jax.jit(static_argnums=(0, 3))
+@functools.partial(jax.jit, static_argnums=(0, 3))
 def _trajectory(f, x0, eta, steps):
   grad_f = jax.grad(f)
 

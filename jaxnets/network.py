@@ -6,7 +6,9 @@ of one layer to the j-th neuron of the next. The output of the network for an in
 
     a' = σ(w a + b)      (Nielsen's equation (22)), applied layer by layer.
 
-Parameters are a plain pytree: a list of `Layer(w, b)` named tuples.
+Parameters are a plain pytree: a list of `Layer(w, b)` named tuples. Inputs may be any real
+numbers (a list, NumPy or JAX array, bool, integer or float); they are converted to the
+parameters' dtype.
 """
 
 from collections.abc import Sequence
@@ -16,8 +18,10 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
-from jaxnets._checks import InputError, check_inputs, check_sizes, sizes_of
+from jaxnets._checks import InputError, check_inputs, check_key, check_params, check_sizes
 from jaxnets.neurons import sigmoid
+
+__all__ = ["Layer", "Params", "feedforward", "feedforward_batch", "init_params", "layer_sizes"]
 
 
 class Layer(NamedTuple):
@@ -39,7 +43,7 @@ def init_params(
   """Random parameters for a network of the given layer sizes.
 
   Args:
-    key: a JAX PRNG key.
+    key: a JAX PRNG key (`jax.random.key(0)`, or a legacy `jax.random.PRNGKey(0)`).
     sizes: neurons per layer, input first, e.g. [784, 30, 10].
     init: "normal" draws every weight and bias from N(0, 1), as the book's network.py does;
       "scaled" divides the weights by √n_in (the book's chapter 3 improvement), so that the
@@ -48,12 +52,20 @@ def init_params(
 
   Returns:
     A list of `Layer(w, b)`, w of shape (sizes[i+1], sizes[i]), b of shape (sizes[i+1],).
+
+  Raises:
+    InputError: a bad key, sizes, init or dtype.
   """
+  key = check_key(key)
   sizes = check_sizes(sizes)
   if init not in ("normal", "scaled"):
     raise InputError(f"init={init!r}; expected 'normal' or 'scaled'")
-  if jnp.dtype(dtype) not in (jnp.float32, jnp.float64):
-    raise InputError(f"dtype={jnp.dtype(dtype).name}; expected float32 or float64")
+  try:
+    dtype = jnp.dtype(dtype)
+  except TypeError:
+    raise InputError(f"dtype={dtype!r}; expected float32 or float64") from None
+  if dtype not in (jnp.float32, jnp.float64):
+    raise InputError(f"dtype={dtype.name}; expected float32 or float64")
   if jnp.dtype(dtype) == jnp.float64 and not jax.config.read("jax_enable_x64"):
     raise InputError(
       "dtype=float64 needs JAX's x64 mode: jax.config.update('jax_enable_x64', True)"
@@ -71,7 +83,7 @@ def init_params(
 
 def layer_sizes(params: Params) -> tuple[int, ...]:
   """The sizes [n_0, n_1, ..., n_L] of a network, read off its parameters."""
-  return sizes_of(params)
+  return check_params(params)
 
 
 def feedforward(params: Params, x: ArrayLike) -> jax.Array:
@@ -82,9 +94,9 @@ def feedforward(params: Params, x: ArrayLike) -> jax.Array:
     x: one input, shape (n_in,). `jax.vmap(feedforward, (None, 0))` maps it over a batch.
 
   Returns:
-    The output activations, shape (n_out,).
+    The output activations, shape (n_out,), in the parameters' dtype.
   """
-  a_I = check_inputs(params, x, "x", rank=1)
+  a_I = check_inputs(params, x, "x", ranks=(1,))
   for w_OxI, b_O in params:
     a_I = sigmoid(w_OxI @ a_I + b_O)
   return a_I
@@ -96,7 +108,7 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
   The book's layout for a mini-batch (Nielsen, chapter 2): the examples are the columns of A,
   and one layer is A ← σ(w A + b), b added to every column. `x.T` is vmapped over its columns,
   and so is each b, broadcast to one column per example, so that the traced program is exactly
-  that matrix form (README, Speed, says why this layout).
+  that matrix form (docs/design.md says why this layout).
 
   Args:
     params: the network.
@@ -105,7 +117,7 @@ def feedforward_batch(params: Params, x: ArrayLike) -> jax.Array:
   Returns:
     The outputs, shape (n, n_out): row j is `feedforward(params, x[j])`.
   """
-  x_BxI = check_inputs(params, x, "x", rank=2)
+  x_BxI = check_inputs(params, x, "x", ranks=(2,))
   n = x_BxI.shape[0]
   columns = [Layer(w_OxI, jnp.broadcast_to(b_O[:, None], (len(b_O), n))) for w_OxI, b_O in params]
   in_axes = [Layer(None, 1) for _ in params]  # type: ignore[arg-type]  # w shared, b mapped

@@ -7,31 +7,44 @@ A perceptron with weights w and bias b outputs
 and a sigmoid neuron outputs σ(w·x + b), where σ(z) = 1 / (1 + e^(−z)) is the sigmoid function.
 A small change in w or b changes a sigmoid neuron's output a little, never flips it (Nielsen,
 chapter 1): that is what makes learning by gradient descent possible.
+
+w, b and x may be any real numbers (Python scalars, lists, NumPy or JAX arrays, bool, integer or
+float); they are computed in the widest floating dtype among them, float32 when none is a float
+(float64 in JAX's x64 mode).
 """
 
-import chex
 import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from jaxnets._checks import InputError, as_array, float_dtype
+
+__all__ = ["perceptron", "sigmoid", "sigmoid_neuron"]
+
 
 def sigmoid(z: ArrayLike) -> jax.Array:
-  """The sigmoid (logistic) function σ(z) = 1 / (1 + e^(−z)), elementwise and overflow-free."""
-  return jax.nn.sigmoid(jnp.asarray(z))
+  """σ(z) = 1 / (1 + e^(−z)), elementwise and overflow-free, in z's floating dtype (float32 for
+  integers)."""
+  z_D = as_array(z, "z")
+  return jax.nn.sigmoid(jnp.asarray(z_D).astype(float_dtype(z_D)))
 
 
 def _weighted_input(w: ArrayLike, b: ArrayLike, x: ArrayLike) -> jax.Array:
   """z = w·x + b for one example x of shape (n,), or for each row of a batch (B, n)."""
-  w_I, b, x = jnp.asarray(w), jnp.asarray(b), jnp.asarray(x)
-  chex.assert_rank(w_I, 1, custom_message="neuron argument w must be a vector (n_in,)")
-  chex.assert_rank(b, 0, custom_message="neuron argument b must be a scalar")
-  chex.assert_rank(x, {1, 2}, custom_message="neuron argument x must be (n_in,) or (B, n_in)")
-  if x.shape[-1] != w_I.shape[0]:
-    raise AssertionError(
-      f"neuron argument x has {x.shape[-1]} inputs (shape {x.shape}) but w has "
-      f"{w_I.shape[0]}: expected x of shape ({w_I.shape[0]},) or (B, {w_I.shape[0]})"
+  w_I, bias, x_D = as_array(w, "w"), as_array(b, "b"), as_array(x, "x")
+  if w_I.ndim != 1 or bias.ndim != 0:
+    raise InputError(
+      f"a neuron's w has shape {w_I.shape} and b shape {bias.shape}; expected w a vector (n_in,) "
+      "and b a scalar"
     )
-  return x @ w_I + b
+  if x_D.ndim not in (1, 2) or x_D.shape[-1] != w_I.shape[0]:
+    raise InputError(
+      f"argument x has shape {x_D.shape} but w has {w_I.shape[0]} weights: expected x of shape "
+      f"({w_I.shape[0]},) or (B, {w_I.shape[0]})"
+    )
+  dtype = float_dtype(w_I, bias, x_D)
+  w_I, bias, x_D = (jnp.asarray(a).astype(dtype) for a in (w_I, bias, x_D))
+  return x_D @ w_I + bias
 
 
 def perceptron(w: ArrayLike, b: ArrayLike, x: ArrayLike) -> jax.Array:
@@ -43,7 +56,8 @@ def perceptron(w: ArrayLike, b: ArrayLike, x: ArrayLike) -> jax.Array:
     x: one input (n_in,) or a batch of inputs (B, n_in).
 
   Returns:
-    0.0 or 1.0, a scalar for one input or shape (B,) for a batch, in the dtype of w·x + b.
+    0.0 or 1.0, a scalar for one input or shape (B,) for a batch, floating point (the dtype the
+    neuron computes in).
   """
   z = _weighted_input(w, b, x)
   return (z > 0).astype(z.dtype)
@@ -58,6 +72,6 @@ def sigmoid_neuron(w: ArrayLike, b: ArrayLike, x: ArrayLike) -> jax.Array:
     x: one input (n_in,) or a batch of inputs (B, n_in).
 
   Returns:
-    The output in (0, 1), a scalar for one input or shape (B,) for a batch.
+    The output in [0, 1], a scalar for one input or shape (B,) for a batch.
   """
-  return sigmoid(_weighted_input(w, b, x))
+  return jax.nn.sigmoid(_weighted_input(w, b, x))

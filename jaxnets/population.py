@@ -14,12 +14,10 @@ Each member has its own learning rate η (the optimizer's state holds one per me
 one shuffle key per member, its own shuffle: member k then takes exactly the steps of `fit` with
 key k. Its parameters equal that single run's bit for bit where XLA runs the members' batched
 products with the kernels of one network's (small populations), and within float32 rounding
-where it picks others for a larger batch (≤ 1e-5 after 100 steps at η = 3, tested; SGD at η = 3
-amplifies such differences over the epochs of a long run). Given one key, every member takes
-the same mini-batches: the first layer's products of all members then share their input and run
-as one matrix product (M·n_1 × n_0 by n_0 × m), and with the default optimizer the epoch runs that
-layer's SGD in blocks of steps (`jaxnets._blocked_sgd`), which is faster still; its rounding
-differs from a single run's, within float32 rounding.
+where it picks others for a larger batch (tested). Given one key, every member takes the same
+mini-batches: the first layer's products of all members then share their input and run as one
+matrix product, and with `SGD` the epoch runs in blocks of steps (`blocks=`), which is faster
+still; its rounding differs from a single run's, within float32 rounding.
 """
 
 import functools
@@ -31,25 +29,23 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxnets import _blocked_sgd
-from jaxnets._checks import InputError, check_population, check_training, member_shapes
-from jaxnets._device import epoch_flops
-from jaxnets._loop import EpochLoop
-from jaxnets._memory import check_fit_memory
+from jaxnets._checks import InputError, check_keys, check_population, is_int, member_shapes
+from jaxnets._engine import program
 from jaxnets.cost import quadratic_cost
+from jaxnets.data.dataset import Dataset
+from jaxnets.history import PopulationHistory
 from jaxnets.network import Params, init_params
-from jaxnets.train import (
-  CHUNK_ROWS,
-  Dataset,
-  History,
-  _eval_metrics,
-  check_order,
-  default_optimizer,
-  epoch_order,
-  epoch_program,
-  key_words,
-  with_learning_rate,
-)
+from jaxnets.sgd import SGD
+from jaxnets.train import Run, check_epoch, epoch_options, epoch_order, key_words
+
+__all__ = [
+  "evaluate_population",
+  "fit_population",
+  "init_population",
+  "member",
+  "population_size",
+  "train_population_epoch",
+]
 
 EVAL_VALUES = 1 << 26
 """About how many activations (per example and layer, all members) one evaluation call holds:
@@ -65,18 +61,14 @@ def init_population(
   """Random parameters for a population: member k is `init_params(keys[k], sizes, init, dtype)`.
 
   Args:
-    keys: M PRNG keys, shape (M,) (e.g. `jax.random.split(key, M)`).
+    keys: M PRNG keys, shape (M,) (e.g. `jax.random.split(key, M)`; legacy uint32 keys (M, 2)
+      too).
     sizes, init, dtype: as for `init_params`.
 
   Returns:
     A list of `Layer(w, b)`, w of shape (M, sizes[i+1], sizes[i]), b of shape (M, sizes[i+1]).
   """
-  keys = jnp.asarray(keys)
-  if not jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key) or keys.ndim != 1:
-    raise InputError(
-      f"keys has shape {keys.shape} and dtype {keys.dtype}; expected (M,) PRNG keys, "
-      "e.g. jax.random.split(jax.random.key(0), M)"
-    )
+  keys = check_keys(keys, name="keys")
   # one network at a time, stacked: the bits of init_params, compiled once per layer shape
   # (a vmap compiles again for every M, and a jit rounds the "scaled" division differently)
   members = [init_params(keys[k], sizes, init, dtype) for k in range(keys.shape[0])]
@@ -91,69 +83,44 @@ def population_size(params: Params) -> int:
 def member(params: Params, k: int) -> Params:
   """Member k of a population: one network, a list of `Layer(w, b)`."""
   m, _ = check_population(params)
-  if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k < m:
+  if not is_int(k) or not 0 <= k < m:
     raise InputError(f"k={k!r}; expected a member index from 0 to {m - 1}")
   return jax.tree.map(lambda a: a[k], params)
 
 
-@jax.jit(static_argnames=("batch_size", "optimizer", "cost", "blocks"))
 def train_population_epoch(
-  params, opt_state, x_NxI, y_N, order, *, batch_size, optimizer, cost=quadratic_cost, blocks=True
-):
-  """One epoch of every member of a population, compiled whole: `jax.vmap` of `train_epoch` (for
-  per-member orders, of each of its steps; for one shared order, in blocks); a population of one
-  runs its single run's program.
+  params, opt_state, x, y, order, *, batch_size, optimizer=None, cost=quadratic_cost,
+  blocks="auto",
+) -> tuple[Params, Any, dict[str, jax.Array]]:  # fmt: skip
+  """One epoch of every member of a population, compiled whole: each member's `train_epoch`.
 
   Args:
     params: the population, stacked on a leading axis M.
     opt_state: `optimizer`'s state of every member (`jax.vmap(optimizer.init)(params)`).
-    x_NxI: the training inputs, shared by all members.
-    y_N: their labels (N,) int, or targets (N, n_out) float.
-    order: the epoch's order: (M, N) one per member (`order_MxN`), or (N,) shared by all.
-    batch_size: the mini-batch size m (static).
-    optimizer: an optax `GradientTransformation` (static).
-    cost: the mini-batch cost each step differentiates (static).
-    blocks: SGD re-associated over blocks of steps where it applies (`jaxnets._blocked_sgd`: the
-      default optimizer and cost, small mini-batches; a shared order and M ≥ 2, or members with
-      a wide layer, as `train_epoch` does); False: the vmapped plain steps (static).
+    x, y: the training inputs (N, n_in), shared by all members, and labels (N,) or targets.
+    order: the epoch's order: (M, N) one per member, or (N,) shared by all.
+    batch_size: the mini-batch size m.
+    optimizer: an optax optimizer, the same for every member; default `jaxnets.SGD`.
+    cost: the mini-batch cost each step differentiates.
+    blocks: "auto", True or False, as for `train_epoch`; a shared order in blocks stacks the
+      members' first layers into one matrix (from `jaxnets._engine.blocks.MIN_MEMBERS` members).
 
   Returns:
     (params, opt_state, metrics), each with a leading axis M: metrics["train_cost"] (M,), the
     mean mini-batch cost of each member, and metrics["finite"] (M,).
   """
-  check_order(order, rank=2)
+  m, _ = check_population(params)
+  x, y, order = check_epoch(member_shapes(params), x, y, order, batch_size, order_ranks=(1, 2))
+  if order.ndim == 2 and order.shape[0] != m:
+    raise InputError(f"argument order has shape {order.shape}; expected ({m}, n) or (n,)")
+  options = population_options(params, optimizer, cost, batch_size, blocks, order.ndim == 1)
+  return program.compiled_population_epoch(params, opt_state, x, y, order, **options)
+
+
+def population_options(params, optimizer, cost, batch_size, blocks, shared):
   m = jax.tree.leaves(params)[0].shape[0]
-  shared = order.ndim == 1
-  epoch = functools.partial(
-    epoch_program,
-    x_NxI=x_NxI,
-    y_N=y_N,
-    batch_size=batch_size,
-    optimizer=optimizer,
-    mesh=None,
-    cost=cost,
-    blocks=blocks,
-  )
-
-  def one_network(p, s, o):  # a member's epoch as its single run's: in blocks where they apply
-    return epoch(p, s, order=o, chunk_rows=CHUNK_ROWS)
-
-  if m == 1:  # a population of one: its single run's program (a vmap of one is slower)
-    p, s = jax.tree.map(lambda a: a[0], (params, opt_state))
-    out = one_network(p, s, order if shared else order[0])
-    return jax.tree.map(lambda a: a[None], out)
-  if shared and blocks and _blocked_sgd.applies(params, optimizer, cost, batch_size):
-    return _blocked_sgd.shared_shuffle_epoch(
-      params, opt_state, x_NxI, y_N, order, batch_size=batch_size
-    )
-  if shared or (
-    blocks and _blocked_sgd.applies_to_network(params, optimizer, cost, batch_size, None)
-  ):
-    # each member's epoch vmapped: a shared order gathered once, or members with a wide layer
-    # each in blocks on its own order
-    return jax.vmap(one_network, (0, 0, None if shared else 0))(params, opt_state, order)
-  # per-member orders: M chunks gathered at once, each step vmapped over the members
-  return epoch(params, opt_state, order=order, chunk_rows=max(1, CHUNK_ROWS // m), members=True)
+  optimizer = SGD if optimizer is None else optimizer
+  return epoch_options(params, batch_size, optimizer, cost, None, blocks, members=m, shared=shared)
 
 
 def eval_members(members: int, n_eval: int, sizes: Sequence[int]) -> int:
@@ -161,17 +128,26 @@ def eval_members(members: int, n_eval: int, sizes: Sequence[int]) -> int:
   return max(1, min(members, EVAL_VALUES // max(1, n_eval * sum(sizes))))
 
 
-def evaluate_population(params, x_NxI, y_N, members_per_call: int):
-  """(cost (M,), correct (M,)) of every member on a dataset, `members_per_call` at a time."""
-  return jax.lax.map(lambda p: _eval_metrics(p, x_NxI, y_N), params, batch_size=members_per_call)
+def evaluate_population(params: Params, x: Any, y: Any) -> tuple[jax.Array, jax.Array]:
+  """Every member's cost and correct answers on a set.
 
+  Args:
+    params: the population.
+    x, y: the set's inputs (n, n_in) and labels (n,) or targets (n, n_out).
 
-_evaluate_population = jax.jit(evaluate_population, static_argnames="members_per_call")
+  Returns:
+    (cost (M,), correct (M,)): each member's quadratic cost, and how many examples have their
+    largest output at their label (−1 for regression targets).
+  """
+  m, sizes = check_population(params)
+  x, y, _ = check_epoch(member_shapes(params), x, y, np.arange(1), 1)
+  per_call = eval_members(m, len(x), sizes)
+  return program.evaluate_population(params, x, jnp.asarray(y), members_per_call=per_call)
 
 
 def fit_population(
   params: Params,
-  train: Dataset,
+  train: Dataset | tuple,
   *,
   epochs: int,
   batch_size: int,
@@ -179,83 +155,60 @@ def fit_population(
   eta: Any = None,
   optimizer: optax.GradientTransformation | None = None,
   opt_state: Any = None,
-  validation: Dataset | None = None,
-  test: Dataset | None = None,
+  validation: Dataset | tuple | None = None,
+  test: Dataset | tuple | None = None,
   start_epoch: int = 0,
-  cost: Callable[[Params, jax.Array, jax.Array], jax.Array] = quadratic_cost,
-  history: History | None = None,
-  on_epoch: Callable[[int, Params, Any, dict[str, Any]], None] | None = None,
-) -> tuple[Params, History]:
+  cost: Callable = quadratic_cost,
+  blocks: bool | str = "auto",
+  history: PopulationHistory | None = None,
+  on_epoch: Callable | None = None,
+  steps_per_call: int | None = None,
+) -> tuple[Params, PopulationHistory]:
   """Trains every network of a population by mini-batch SGD at once, evaluating after every epoch.
 
   Args:
     params: the population, stacked on a leading axis M (`init_population`).
-    train: the training set, `Dataset(x, y)`, shared by all members.
-    epochs: how many epochs to run (counting from `start_epoch`).
-    batch_size: the mini-batch size m.
+    train: the training set, `Dataset(x, y)` or a pair (x, y), shared by all members.
     key: M PRNG keys, shape (M,): member k shuffles as `fit` with key k does (`epoch_order(
       key[k], e, n)`); or one key: every member takes that key's shuffle.
     eta: the learning rate η: one for all, or a sequence of one per member; set in the
       optimizer's state (default 3.0 for the default optimizer, else the optimizer's own).
-    optimizer: an optax optimizer, the same for every member; default `SGD`.
-    opt_state: the members' optimizer state to continue from (resuming); default a fresh one.
-    validation: evaluated after each epoch, if given.
-    test: evaluated after each epoch, if given.
-    start_epoch: the index of the first epoch (resuming a run).
-    cost: the mini-batch cost each step differentiates; default `quadratic_cost`.
-    history: a prior run's metrics, extended in place by this run's epochs and returned.
-    on_epoch: as for `fit`; its metrics hold a list of one value per member.
+    epochs, batch_size, optimizer, opt_state, validation, test, start_epoch, cost, blocks,
+      on_epoch, steps_per_call: as for `fit`; the optimizer is the same for every member, the
+      metrics given to `on_epoch` hold one value per member.
+    history: a prior run's `PopulationHistory`, extended in place and returned.
 
   Returns:
     (params, history): the trained population and its per-epoch metrics, a list of one value
     per member for each (`history.member(k)` is member k's alone).
 
   Raises:
-    InputError: bad sizes, data, keys, batch size or η, or a population too large for the
-      device's memory (`OutOfMemory`); TrainingDiverged: NaN or Inf, naming the members.
+    InputError: bad sizes, data, keys, batch size or η; TrainingDiverged: NaN or Inf, naming the
+      members.
   """
   m, sizes = check_population(params)
-  check_training(member_shapes(params), train, epochs, batch_size, validation, test)
-  keys = check_keys(key, m)
-  optimizer, eta = default_optimizer(optimizer, opt_state, eta)
-  n_eval = max([len(d.x) for d in (validation, test) if d is not None], default=0)
-  per_call = eval_members(m, n_eval, sizes)
-  check_fit_memory(sizes, params, optimizer, batch_size, validation, test, None, m, per_call)
-  if opt_state is None:
-    opt_state = jax.vmap(optimizer.init)(params)
-  if eta is not None:
-    opt_state = with_learning_rate(opt_state, eta)
-  n = np.shape(train.x)[0]
-  words = [key_words(k) for k in keys] if keys.ndim else key_words(keys)
+  keys = check_keys(key, m, "key", one=True)
+  run = Run.setup(
+    params, train, validation, test, epochs, batch_size, eta, optimizer, opt_state, start_epoch,
+    None, steps_per_call, on_epoch, init=lambda o, p: jax.vmap(o.init)(p),
+    network=member_shapes(params),
+  )  # fmt: skip
+  shared = keys.ndim == 0
+  options = population_options(params, run.optimizer, cost, batch_size, blocks, shared)
+  n = len(run.train.x)
+  n_eval = max([len(d.x) for d in run.sets.values()], default=0)
+  words = [key_words(k) for k in (keys[None] if shared else keys)]
 
   def order(epoch: int) -> np.ndarray:
-    if isinstance(words, tuple):
-      return epoch_order(words, epoch, n)
+    if shared:
+      return epoch_order(words[0], epoch, n)
     return np.stack([epoch_order(w, epoch, n) for w in words])
 
-  loop = EpochLoop(
-    epoch=train_population_epoch,
-    evaluate=lambda p, x, y: _evaluate_population(p, x, y, members_per_call=per_call),
+  per_call = eval_members(m, n_eval, sizes)
+  return run.loop(
+    params,
+    epoch=functools.partial(program.compiled_population_epoch, **options),
+    evaluate=functools.partial(program.evaluate_population, members_per_call=per_call),
     order=order,
-    epoch_flops=m * epoch_flops(sizes, n, batch_size),
-    static={"batch_size": batch_size, "optimizer": optimizer, "cost": cost},
+    history=PopulationHistory() if history is None else history,
   )
-  history = History() if history is None else history
-  return loop.run(
-    params, opt_state, train, validation, test, epochs, start_epoch, history, on_epoch
-  )
-
-
-def check_keys(key: Any, members: int) -> jax.Array:
-  """A population's shuffle keys: (M,) PRNG keys, one per member, or one key shared by all."""
-  keys = key if isinstance(key, jax.Array) else None
-  if keys is None or not jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key):
-    raise InputError(
-      f"key={key!r}; expected PRNG keys (jax.random.key, or jax.random.split(key, {members}))"
-    )
-  if keys.shape not in ((), (members,)):
-    raise InputError(
-      f"key has shape {keys.shape}; expected ({members},), one key per member, or (), one "
-      "shuffle shared by all members"
-    )
-  return keys

@@ -1,6 +1,7 @@
-"""The library's contract: its layers, its names, its compiled programs and its transformations."""
+"""The library's contract: its names, its keys, its errors, its compiled programs, its
+transformations (vmap, grad, float64)."""
 
-import ast
+import inspect
 import pathlib
 import re
 
@@ -9,40 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import small
 from jax.flatten_util import ravel_pytree
 
 import jaxnets as jn
 from jaxnets.bench import numpy_reference as reference
+from jaxnets.sgd import sgd_epoch
 
 PACKAGE = pathlib.Path(jn.__file__).parent
-BOOK = [
-  "neurons",
-  "network",
-  "cost",
-  "gradient_descent",
-  "sgd",
-  "evaluation",
-  "train",
-  "population",
-  "_checks",
-  "_memory",
-]
-TOOLING = ("jaxnets.data", "jaxnets.runs", "jaxnets.bench")
-
-
-def imported_modules(path):
-  tree = ast.parse(path.read_text())
-  for node in ast.walk(tree):
-    if isinstance(node, ast.Import):
-      yield from (alias.name for alias in node.names)
-    elif isinstance(node, ast.ImportFrom) and node.module:
-      yield node.module
-
-
-@pytest.mark.parametrize("module", [m for m in BOOK if (PACKAGE / f"{m}.py").exists()])
-def test_the_books_modules_import_nothing_from_the_tooling(module):
-  imports = list(imported_modules(PACKAGE / f"{module}.py"))
-  assert not [m for m in imports if m.startswith(TOOLING)], imports
 
 
 def test_every_public_name_is_exported_and_documented():
@@ -52,8 +27,36 @@ def test_every_public_name_is_exported_and_documented():
     if callable(obj) and not isinstance(obj, type(list[int])):
       assert (obj.__doc__ or "").strip(), f"jaxnets.{name} has no docstring"
   public = {n for n in vars(jn) if not n.startswith("_")}
-  modules = {n for n in public if type(getattr(jn, n)).__name__ == "module"}
+  modules = {n for n in public if inspect.ismodule(getattr(jn, n))}
   assert public - modules == set(jn.__all__)
+
+
+TWINS = [
+  (jn.fit, jn.fit_population),
+  (jn.train_epoch, jn.train_population_epoch),
+  (jn.init_params, jn.init_population),
+]
+
+
+@pytest.mark.parametrize("one, many", TWINS, ids=lambda f: f.__name__)
+def test_twins_take_the_same_arguments_the_same_way(one, many):
+  """A network's function and its population's twin: the same names, in the same order, each
+  positional or keyword-only alike (only the population's arguments that a single network has no
+  use for, or the reverse, differ)."""
+  a, b = inspect.signature(one).parameters, inspect.signature(many).parameters
+  shared = [n for n in a if n in b]
+  assert shared == [n for n in b if n in a]
+  assert [a[n].kind for n in shared] == [b[n].kind for n in shared]
+  assert set(a) ^ set(b) <= {"keys", "key", "mesh"}
+
+
+def test_public_arguments_have_plain_names():
+  """Shape suffixes (`x_NxI`) name arrays inside the library; a public argument is `x`, `order`."""
+  for name in jn.__all__:
+    obj = getattr(jn, name)
+    if inspect.isfunction(obj):
+      for p in inspect.signature(obj).parameters:
+        assert not re.search(r"_[A-Z](x[A-Z])*$", p), (name, p)
 
 
 def test_every_shape_suffix_letter_is_declared_in_the_legend():
@@ -68,36 +71,15 @@ def test_every_shape_suffix_letter_is_declared_in_the_legend():
   assert used and used <= letters, f"undeclared: {sorted(used - letters)}"
 
 
-def test_three_learning_rates_compile_the_epoch_once(mnist):
-  data = jn.Dataset(mnist.train.x[:200], mnist.train.y[:200])
-  params = jn.init_params(jax.random.key(0), [784, 12, 10])
-  compiles = []
-  jax.monitoring.register_event_duration_secs_listener(
-    lambda event, seconds, **kw: (
-      compiles.append(event) if event == "/jax/core/compile/backend_compile_duration" else None
-    )
-  )
-  results = []
-  for eta in (0.5, 1.0, 3.0):
-    before = len(compiles)
-    trained, _ = jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(1), eta=eta)
-    results.append((len(compiles) - before, trained))
-  assert [n for n, _ in results][1:] == [0, 0]  # the first fit compiled; the others reuse it
-  # and η really changed: each equals the book's loop of sgd_step at its η
-  for (_, trained), eta in zip(results, (0.5, 1.0, 3.0)):
-    order = jn.epoch_order(jax.random.key(1), 0, 200)
-    chex.assert_trees_all_equal(trained, jn.sgd_epoch(params, data.x, data.y, order, 10, eta))
-
-
-def test_train_epoch_equals_the_python_loop_of_sgd_step(mnist):
-  """The compiled epoch (gathered in chunks, a scan of scans) against `sgd_epoch`, the book's
-  loop, bit for bit: 1005 examples make 100 full mini-batches and a last one of 5."""
-  x, y = mnist.train.x[:1005], mnist.train.y[:1005]
+def test_train_epoch_is_the_books_loop_through_chunks_and_the_last_mini_batch(mnist):
+  """2105 examples: 210 full mini-batches gathered in chunks of 102 (about CHUNK_ROWS rows), then
+  6 more and the book's smaller last one of 5: bit for bit `sgd_epoch`, the Python loop."""
+  data = small(mnist, 2105)
   params = jn.init_params(jax.random.key(0), [784, 30, 10])
-  order = jn.epoch_order(jax.random.key(2), 0, 1005)
+  order = jn.epoch_order(jax.random.key(2), 0, 2105)
   state = jn.with_learning_rate(jn.SGD.init(params), 3.0)
-  compiled, _, metrics = jn.train_epoch(params, state, x, y, order, batch_size=10, optimizer=jn.SGD)
-  chex.assert_trees_all_equal(compiled, jn.sgd_epoch(params, x, y, order, 10, 3.0))
+  compiled, _, metrics = jn.train_epoch(params, state, data.x, data.y, order, batch_size=10)
+  chex.assert_trees_all_equal(compiled, sgd_epoch(params, data.x, data.y, order, 10, 3.0))
   assert bool(metrics["finite"])
 
 
@@ -106,16 +88,16 @@ def test_vmap_over_stacked_params_equals_each_network(key):
   stacked = jax.vmap(lambda k: jn.init_params(k, [5, 4, 2]))(keys)
   assert stacked[0].w.shape == (4, 4, 5)
   x = jax.random.uniform(jax.random.key(9), (6, 5))
-  y = jax.nn.one_hot(jnp.arange(6) % 2, 2)
+  labels = jnp.arange(6) % 2
   outputs = jax.vmap(jn.feedforward_batch, in_axes=(0, None))(stacked, x)
-  costs = jax.vmap(jn.quadratic_cost, in_axes=(0, None, None))(stacked, x, y)
-  grads = jax.vmap(jn.minibatch_gradient, in_axes=(0, None, None))(stacked, x, y)
+  costs = jax.vmap(jn.quadratic_cost, in_axes=(0, None, None))(stacked, x, labels)
+  grads = jax.vmap(jn.minibatch_gradient, in_axes=(0, None, None))(stacked, x, labels)
   for k in range(4):
-    member = jax.tree.map(lambda a, k=k: a[k], stacked)
+    member = jn.member(stacked, k)
     chex.assert_trees_all_close(outputs[k], jn.feedforward_batch(member, x), rtol=1e-6)
-    chex.assert_trees_all_close(costs[k], jn.quadratic_cost(member, x, y), rtol=1e-6)
+    chex.assert_trees_all_close(costs[k], jn.quadratic_cost(member, x, labels), rtol=1e-6)
     chex.assert_trees_all_close(
-      jax.tree.map(lambda a, k=k: a[k], grads), jn.minibatch_gradient(member, x, y), rtol=1e-5
+      jax.tree.map(lambda a, k=k: a[k], grads), jn.minibatch_gradient(member, x, labels), rtol=1e-5
     )
 
 
@@ -152,9 +134,90 @@ def test_float64_end_to_end(mnist):
   with jax.enable_x64(True):
     params = jn.init_params(jax.random.key(0), [784, 10, 10], dtype=jnp.float64)
     data = jn.Dataset(mnist.train.x[:100].astype(np.float64), mnist.train.y[:100])
-    trained, history = jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(1))
+    trained, _ = jn.fit(params, data, epochs=1, batch_size=10, key=jax.random.key(1))
     assert all(a.dtype == jnp.float64 for a in jax.tree.leaves(trained))
     order = jn.epoch_order(jax.random.key(1), 0, 100)
-    chex.assert_trees_all_equal(trained, jn.sgd_epoch(params, data.x, data.y, order, 10, 3.0))
-  with pytest.raises(ValueError, match="dtype=float64 needs JAX's x64 mode"):
-    jn.init_params(jax.random.key(0), [2, 2], dtype=jnp.float64)
+    chex.assert_trees_all_equal(trained, sgd_epoch(params, data.x, data.y, order, 10, 3.0))
+
+
+KEYED = {
+  "init_params": lambda key: jn.init_params(key, [3, 2]),
+  "epoch_order": lambda key: jn.epoch_order(key, 0, 5),
+  "fit": lambda key: jn.fit(
+    jn.init_params(jax.random.key(0), [3, 2]),
+    (np.eye(3), np.arange(3) % 2),
+    epochs=1,
+    batch_size=1,
+    key=key,
+  )[0],
+  "fit_population (one shared key)": lambda key: jn.fit_population(
+    jn.init_population(jax.random.split(jax.random.key(0), 2), [3, 2]),
+    (np.eye(3), np.arange(3) % 2),
+    epochs=1,
+    batch_size=1,
+    key=key,
+  )[0],
+}
+
+
+@pytest.mark.parametrize("name", KEYED)
+def test_one_key_rule_typed_and_legacy_keys_alike(name):
+  """Every public function that takes a key takes a typed key and a legacy uint32 key alike (the
+  same result), and refuses an int or a batch of keys in one message naming it."""
+  call = KEYED[name]
+  for a, b in zip(
+    jax.tree.leaves(call(jax.random.key(3))), jax.tree.leaves(call(jax.random.PRNGKey(3)))
+  ):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(jn.InputError, match=r"^key=3; expected PRNG keys such as jax.random.key"):
+    call(3)
+  with pytest.raises(jn.InputError, match=r"^key holds PRNG keys of shape \(2, 5\)"):
+    call(jax.random.split(jax.random.key(0), (2, 5)))
+
+
+def test_population_keys_typed_and_legacy_alike(mnist):
+  params = jn.init_population(jax.random.split(jax.random.key(0), 2), [784, 10])
+  keys = jax.random.split(jax.random.key(1), 2)
+  kw = dict(epochs=1, batch_size=10)
+  typed, _ = jn.fit_population(params, small(mnist, 30), key=keys, **kw)
+  legacy, _ = jn.fit_population(params, small(mnist, 30), key=jax.random.key_data(keys), **kw)
+  chex.assert_trees_all_equal(typed, legacy)
+
+
+BAD_CALLS = {
+  "feedforward": lambda: jn.feedforward(jn.init_params(jax.random.key(0), [3, 2]), np.ones(4)),
+  "quadratic_cost": lambda: jn.quadratic_cost(
+    jn.init_params(jax.random.key(0), [3, 2]), np.ones((2, 3)), np.array([0, 9])
+  ),
+  "evaluate": lambda: jn.evaluate(
+    jn.init_params(jax.random.key(0), [3, 2]), np.ones((2, 3)), np.array([0.5, 1.0])
+  ),
+  "sgd_step": lambda: jn.sgd_step(
+    jn.init_params(jax.random.key(0), [3, 2]), np.ones((2, 3)), np.ones((2, 3)), 1.0
+  ),
+  "gradient_descent": lambda: jn.gradient_descent(jnp.sum, np.ones(2), 0.1, steps=-1),
+  "perceptron": lambda: jn.perceptron(np.ones(2), 0.0, np.ones(3)),
+  "init_population": lambda: jn.init_population(jax.random.key(0), [3, 2]),
+  "member": lambda: jn.member(jn.init_params(jax.random.key(0), [3, 2]), 0),
+  "layer_sizes": lambda: jn.layer_sizes([jn.Layer(np.ones((2, 3)), np.ones(3))]),
+  "minibatch_indices": lambda: jn.minibatch_indices(np.arange(4.0), 2),
+  "with_learning_rate": lambda: jn.with_learning_rate(jn.SGD.init([]), 0.0),
+  "load_dataset": lambda: jn.load_dataset(""),
+  "load_params": lambda: jn.load_params("/nonexistent/params.npz"),
+  "train_epoch": lambda: jn.train_epoch(
+    jn.init_params(jax.random.key(0), [3, 2]),
+    (),
+    np.ones((2, 3)),
+    np.arange(2),
+    np.arange(2),
+    batch_size=3,
+  ),
+}
+
+
+@pytest.mark.parametrize("name", BAD_CALLS)
+def test_bad_input_is_one_error_type_everywhere(name):
+  """`InputError` (a `ValueError`) for every bad argument, whatever the function."""
+  with pytest.raises(jn.InputError) as e:
+    BAD_CALLS[name]()
+  assert isinstance(e.value, ValueError) and "\n" not in str(e.value)

@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pytest
 
-import jaxnets as jn
-from jaxnets._device import to_device
+from jaxnets._engine.device import to_device
+from jaxnets.data import DataError
 from jaxnets.data import mnist as data
 
 
@@ -35,18 +35,18 @@ def test_checksum_mismatch_is_a_clear_error(tmp_path, monkeypatch):
   monkeypatch.setattr(data, "bundled_mnist_path", lambda: str(copy))
   data.load_mnist.cache_clear()
   try:
-    with pytest.raises(jn.DataError, match=f"has sha256 .*; expected {data.MNIST_SHA256}"):
+    with pytest.raises(DataError, match=f"has sha256 .*; expected {data.MNIST_SHA256}"):
       data.load_mnist()
   finally:
     data.load_mnist.cache_clear()
 
 
 def test_missing_or_corrupt_file(tmp_path):
-  with pytest.raises(jn.DataError, match="does not exist"):
+  with pytest.raises(DataError, match="does not exist"):
     data.load_mnist(str(tmp_path / "nope.npz"))
   bad = tmp_path / "bad.npz"
   bad.write_bytes(b"not a zip")
-  with pytest.raises(jn.DataError, match="can't be read as an npz"):
+  with pytest.raises(DataError, match="can't be read as an npz"):
     data.load_mnist(str(bad))
   assert os.path.exists(bad)
 

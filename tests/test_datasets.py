@@ -15,9 +15,11 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+import jaxnets
 import jaxnets as jn
+from jaxnets.cli import main
+from jaxnets.data import DataError
 from jaxnets.data import tfds as datasets
-from jaxnets.runs.cli import main
 
 # --- IDX folders -------------------------------------------------------------------------------
 
@@ -66,14 +68,14 @@ def test_idx_dotted_names(tmp_path):
   write_idx_folder(tmp_path)
   for f in os.listdir(tmp_path):
     os.rename(tmp_path / f, tmp_path / f.replace("-idx", ".idx"))
-  assert len(jn.load_idx(tmp_path).train.x) == 25
+  assert len(jaxnets.data.load_idx(tmp_path).train.x) == 25
 
 
 def test_read_idx_keeps_types_and_shapes(tmp_path):
   a = np.arange(24, dtype=">i4").reshape(2, 3, 4)
   path = tmp_path / "a-idx3"
   path.write_bytes(bytes([0, 0, 0x0C, 3]) + struct.pack(">3I", 2, 3, 4) + a.tobytes())
-  b = jn.read_idx(path)
+  b = jaxnets.data.read_idx(path)
   assert b.dtype == np.int32 and b.dtype.isnative
   np.testing.assert_array_equal(b, np.arange(24).reshape(2, 3, 4))
 
@@ -94,26 +96,26 @@ def test_truncated_or_corrupt_idx_files_are_clear_errors(tmp_path, damage, messa
   good = idx_bytes(np.zeros((10, 4, 3), np.uint8))
   path = tmp_path / "train-images-idx3-ubyte"
   path.write_bytes(damage(good))
-  with pytest.raises(jn.DataError, match=message):
-    jn.read_idx(path)
+  with pytest.raises(DataError, match=message):
+    jaxnets.data.read_idx(path)
 
 
 def test_idx_folder_errors(tmp_path):
-  with pytest.raises(jn.DataError, match="does not exist or is not a folder; expected train-"):
+  with pytest.raises(DataError, match="does not exist or is not a folder; expected train-"):
     jn.load_dataset(f"idx:{tmp_path / 'nope'}")
   write_idx_folder(tmp_path)
   os.remove(tmp_path / "t10k-labels-idx1-ubyte")
-  with pytest.raises(jn.DataError, match="lacks t10k-labels-idx1-ubyte .* holds"):
-    jn.load_idx(tmp_path)
+  with pytest.raises(DataError, match="lacks t10k-labels-idx1-ubyte .* holds"):
+    jaxnets.data.load_idx(tmp_path)
   (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(6, np.uint8)))
-  with pytest.raises(jn.DataError, match="6 test labels for 7 test images"):
-    jn.load_idx(tmp_path)
+  with pytest.raises(DataError, match="6 test labels for 7 test images"):
+    jaxnets.data.load_idx(tmp_path)
   (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros((7, 2), np.uint8)))
-  with pytest.raises(jn.DataError, match=r"uint8 of shape \(7, 2\); expected integer labels"):
-    jn.load_idx(tmp_path)
+  with pytest.raises(DataError, match=r"uint8 of shape \(7, 2\); expected integer labels"):
+    jaxnets.data.load_idx(tmp_path)
   (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(7, np.uint8)))
-  with pytest.raises(jn.DataError, match=r"validation_size=30; expected 0 ≤ size < 30"):
-    jn.load_idx(tmp_path, validation_size=30)
+  with pytest.raises(DataError, match=r"validation_size=30; expected 0 ≤ size < 30"):
+    jaxnets.data.load_idx(tmp_path, validation_size=30)
 
 
 def test_load_dataset_names():
@@ -123,9 +125,9 @@ def test_load_dataset_names():
     5_000,
     10_000,
   ]
-  with pytest.raises(jn.DataError, match="dataset '' is empty; expected 'mnist'"):
+  with pytest.raises(DataError, match="dataset '' is empty; expected 'mnist'"):
     jn.load_dataset("")
-  with pytest.raises(jn.DataError, match="validation_size=-1; expected an integer ≥ 0"):
+  with pytest.raises(DataError, match="validation_size=-1; expected an integer ≥ 0"):
     jn.load_dataset("mnist", validation_size=-1)
 
 
@@ -281,7 +283,7 @@ def test_prepared_array_record_is_read_without_tensorflow(tiny_data_dir):
     print([len(s.x) for s in splits], float(splits.train.x.max()), "tensorflow" in sys.modules)
     try:
       jaxnets.load_dataset("tfds:{tiny_data_dir / "tfrecord" / "tiny_images" / "1.0.0"}")
-    except jaxnets.DataError as e:
+    except jaxnets.data.DataError as e:
       print(e)
     """
   )
@@ -312,7 +314,7 @@ def test_offline_is_a_fast_clear_error(tmp_path, monkeypatch):
   port = closed_port()
   monkeypatch.setattr(datasets, "download_hosts", lambda builder: [("127.0.0.1", port)])
   start = time.perf_counter()
-  with pytest.raises(jn.DataError) as e:
+  with pytest.raises(DataError) as e:
     jn.load_dataset("fashion_mnist", data_dir=str(tmp_path))
   assert time.perf_counter() - start < 10
   message = str(e.value)
@@ -337,7 +339,7 @@ def test_fashion_mnist_downloads_from_its_checksums_hosts():
 def test_missing_tensorflow_is_a_clear_error_before_any_probe(tmp_path, monkeypatch):
   monkeypatch.setattr(datasets, "installed", lambda module: module != "tensorflow")
   monkeypatch.setattr(datasets, "unreachable", lambda hosts: pytest.fail("probed the network"))
-  with pytest.raises(jn.DataError, match=r"can't be prepared here: preparing needs tensorflow, "):
+  with pytest.raises(DataError, match=r"can't be prepared here: preparing needs tensorflow, "):
     jn.load_dataset("kmnist", data_dir=str(tmp_path))
 
 
@@ -378,7 +380,7 @@ def test_unreachable_probe_gives_up_on_a_host_that_hangs(monkeypatch):
   ],
 )
 def test_unknown_or_unsuitable_tfds_names(tmp_path, name, message):
-  with pytest.raises(jn.DataError, match=message):
+  with pytest.raises(DataError, match=message):
     jn.load_dataset(name, data_dir=str(tmp_path))
 
 

@@ -1,3 +1,4 @@
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -19,8 +20,25 @@ def test_each_step_multiplies_by_one_minus_two_eta(eta):
   assert (final > float(np.linalg.norm(traj[0]))) == (eta > 1)
 
 
-def test_gradient_descent_bad_input():
-  with pytest.raises(ValueError, match="steps=-1"):
-    jn.gradient_descent(bowl, jnp.ones(2), 0.1, steps=-1)
-  with pytest.raises(TypeError, match="x0 has dtype int32"):
-    jn.gradient_descent(bowl, jnp.ones(2, jnp.int32), 0.1, steps=1)
+def test_integer_and_list_starts_are_floats():
+  traj = jn.gradient_descent(bowl, [1, -2], 0.25, steps=2)
+  assert traj.dtype == jnp.float32
+  np.testing.assert_allclose(traj, [[1, -2], [0.5, -1], [0.25, -0.5]])
+  with jax.enable_x64(True):
+    assert jn.gradient_descent(bowl, np.ones(2), 0.1, steps=1).dtype == jnp.float64
+
+
+@pytest.mark.parametrize(
+  ("args", "message"),
+  [
+    ((bowl, [1.0], 0.1, -1), r"^steps=-1; expected an integer ≥ 0$"),
+    ((bowl, [1.0], 0.1, 2.0), r"^steps=2.0; expected an integer ≥ 0$"),
+    ((bowl, [1.0], 0.0, 1), r"^eta=0.0; expected a finite learning rate > 0$"),
+    ((bowl, "one", 0.1, 1), r"^argument x0 has dtype <U3; expected real numbers$"),
+    ((lambda v: v * 2, [1.0, 2.0], 0.1, 1), r"^f returns an array of shape \(2,\) and dtype"),
+    ((None, [1.0], 0.1, 1), r"^f=None; expected a function"),
+  ],
+)
+def test_gradient_descent_bad_input(args, message):
+  with pytest.raises(jn.InputError, match=message):
+    jn.gradient_descent(*args)

@@ -6,7 +6,7 @@ import chex
 import pytest
 
 import jaxnets as jn
-from jaxnets.runs.cli import main
+from jaxnets.cli import main
 
 
 def run_cli(*args, cwd=None):

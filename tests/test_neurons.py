@@ -1,5 +1,6 @@
 import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -11,6 +12,25 @@ def test_perceptron_computes_nand():
   w, b = jnp.array([-2.0, -2.0]), 3.0
   for x1, x2 in itertools.product([0.0, 1.0], repeat=2):
     assert float(jn.perceptron(w, b, jnp.array([x1, x2]))) == float(not (x1 and x2))
+
+
+def test_the_books_integer_nand_gives_floats():
+  """The book writes the NAND perceptron in integers: w = (−2, −2), b = 3. Integer inputs give
+  0.0 or 1.0 in float32, as the docstring says, and so do Python lists and bools."""
+  table = jn.perceptron([-2, -2], 3, [[0, 0], [0, 1], [1, 0], [1, 1]])
+  assert table.dtype == jnp.float32
+  np.testing.assert_array_equal(table, [1.0, 1.0, 1.0, 0.0])
+  out = jn.perceptron(np.array([-2, -2], np.int8), np.int64(3), np.array([True, True]))
+  assert out.dtype == jnp.float32 and float(out) == 0.0
+  s = jn.sigmoid_neuron([-2, -2], 3, [1, 0])
+  assert s.dtype == jnp.float32 and float(s) == pytest.approx(1 / (1 + np.exp(-1.0)))
+
+
+def test_the_widest_float_wins():
+  with jax.enable_x64(True):
+    out = jn.sigmoid_neuron(np.ones(2, np.float64), np.float32(0.5), np.ones(2, np.float32))
+    assert out.dtype == jnp.float64
+  assert jn.sigmoid(np.int32(0)).dtype == jnp.float32 and float(jn.sigmoid(0)) == 0.5
 
 
 def test_perceptron_is_a_step_at_zero():
@@ -36,8 +56,19 @@ def test_sigmoid_neuron_approaches_perceptron_as_weights_grow():
   assert big == pytest.approx(float(jn.perceptron(w, b, x)))
 
 
-def test_neuron_shape_errors_name_the_argument():
-  with pytest.raises(AssertionError, match="x has 3 inputs .* but w has 2"):
-    jn.perceptron(jnp.ones(2), 0.0, jnp.ones(3))
-  with pytest.raises(AssertionError, match="neuron argument b must be a scalar"):
-    jn.sigmoid_neuron(jnp.ones(2), jnp.ones(2), jnp.ones(2))
+@pytest.mark.parametrize(
+  ("w", "b", "x", "message"),
+  [
+    (np.ones(2), 0.0, np.ones(3), r"^argument x has shape \(3,\) but w has 2 weights: expected"),
+    (np.ones(2), np.ones(2), np.ones(2), r"^a neuron's w has shape \(2,\) and b shape \(2,\)"),
+    (np.ones((2, 2)), 0.0, np.ones(2), r"expected w a vector \(n_in,\) and b a scalar$"),
+    (np.ones(2), 0.0, np.ones((1, 1, 2)), r"expected x of shape \(2,\) or \(B, 2\)$"),
+    (np.ones(2), 0.0, ["a", "b"], r"^argument x has dtype <U1; expected real numbers$"),
+    (np.ones(2), 0.0, [[1.0], [1.0, 2.0]], r"^argument x can't be read as an array"),
+    (np.ones(2, np.complex64), 0.0, np.ones(2), r"^argument w has dtype complex64"),
+  ],
+)
+def test_bad_neuron_arguments_are_input_errors(w, b, x, message):
+  for neuron in (jn.perceptron, jn.sigmoid_neuron):
+    with pytest.raises(jn.InputError, match=message):
+      neuron(w, b, x)

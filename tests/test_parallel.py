@@ -7,7 +7,10 @@ import subprocess
 import sys
 
 import jax
+import numpy as np
 import pytest
+from helpers import small
+from jax.sharding import Mesh
 
 import jaxnets as jn
 
@@ -16,14 +19,16 @@ import json
 import jax
 import numpy as np
 import optax
+from jax.sharding import Mesh
 import jaxnets as jn
-from jaxnets.train import train_epoch
+from jaxnets._engine import program
+from jaxnets.train import epoch_options
 
 assert len(jax.devices()) == 8, jax.devices()
 mnist = jn.load_mnist()
 data = jn.Dataset(mnist.train.x[:410], mnist.train.y[:410])  # 10 mini-batches of 40, then 10
 params = jn.init_params(jax.random.key(0), [784, 30, 10])
-mesh = jn.data_mesh()
+mesh = Mesh(np.array(jax.devices()), ("batch",))
 kwargs = dict(epochs=2, batch_size=40, key=jax.random.key(1), eta=3.0, validation=data)
 one, h1 = jn.fit(params, data, **kwargs)
 eight, h8 = jn.fit(params, data, mesh=mesh, **kwargs)
@@ -31,9 +36,10 @@ pairs = zip(jax.tree.leaves(one), jax.tree.leaves(eight))
 diff = max(float(np.max(np.abs(a - b))) for a, b in pairs)
 
 optimizer = optax.sgd(3.0)
-hlo = train_epoch.lower(
-  params, optimizer.init(params), data.x, data.y, jn.train.epoch_order(jax.random.key(1), 0, 410),
-  batch_size=40, optimizer=optimizer, mesh=mesh,
+static = epoch_options(params, 40, optimizer, jn.quadratic_cost, mesh, "auto")
+hlo = program.compiled_network_epoch.lower(
+  params, optimizer.init(params), data.x, data.y, jn.epoch_order(jax.random.key(1), 0, 410),
+  **static,
 ).compile().as_text()
 try:
   jn.fit(params, data, epochs=1, batch_size=20, key=jax.random.key(1), mesh=mesh)
@@ -81,10 +87,17 @@ def test_a_batch_size_not_divisible_by_the_devices_is_refused(eight_devices):
 
 
 def test_one_device_mesh_equals_no_mesh_exactly(mnist):
-  data = jn.Dataset(mnist.train.x[:100], mnist.train.y[:100])
   params = jn.init_params(jax.random.key(0), [784, 10])
   kwargs = dict(epochs=1, batch_size=10, key=jax.random.key(1))
-  plain, _ = jn.fit(params, data, **kwargs)
-  meshed, _ = jn.fit(params, data, mesh=jn.data_mesh(jax.devices()[:1]), **kwargs)
+  plain, _ = jn.fit(params, small(mnist, 100), **kwargs)
+  meshed, _ = jn.fit(
+    params, small(mnist, 100), mesh=Mesh(np.array(jax.devices()[:1]), ("batch",)), **kwargs
+  )
   for a, b in zip(jax.tree.leaves(plain), jax.tree.leaves(meshed)):
     assert (a == b).all()
+  with pytest.raises(
+    jn.InputError,
+    match=r"^mesh has axes \('data',\); expected one axis named "
+    r"'batch'",
+  ):
+    jn.fit(params, small(mnist, 100), mesh=Mesh(np.array(jax.devices()[:1]), ("data",)), **kwargs)

@@ -1,24 +1,20 @@
 """Populations from the command line: `train --seeds 0-3 --eta 3 1 [--shared-shuffle]`."""
 
 import json
-import os
 
 import chex
 import jax
 import numpy as np
 import pytest
+from helpers import params_of
 
 import jaxnets as jn
-from jaxnets.runs import run
-from jaxnets.runs.cli import main
+from jaxnets.cli import main
+from jaxnets.runs import CheckpointError, run
 from jaxnets.runs.config import TrainConfig
 from jaxnets.runs.progress import epoch_line
 
 SMALL = ["--sizes", "784", "16", "10", "--train-size", "500", "--batch-size", "10", "--quiet"]
-
-
-def params_of(folder):
-  return jn.load_params(os.path.join(folder, "params.npz"))
 
 
 def test_each_member_equals_its_single_run(tmp_path):
@@ -71,7 +67,7 @@ def test_float64_runs_in_x64_for_the_run_only(tmp_path):
   out = tmp_path / "f64"
   assert main(["train", *SMALL, "--epochs", "1", "--dtype", "float64", "--out", str(out)]) == 0
   assert not jax.config.read("jax_enable_x64")  # this process is float32 again
-  with pytest.raises(jn.CheckpointError, match="holds float64 parameters but JAX's x64 mode"):
+  with pytest.raises(CheckpointError, match="holds float64 parameters but JAX's x64 mode"):
     params_of(out)
   with jax.enable_x64(True):
     params = params_of(out)
@@ -122,7 +118,7 @@ def test_init_from_a_network_starts_every_member_from_it(tmp_path):
   jn.save_params(tmp_path / "pop.npz", jn.init_population(jax.random.split(jax.random.key(0), 3),
                                                           [784, 16, 10]))  # fmt: skip
   with pytest.raises(
-    jn.CheckpointError, match="holds a population of 3 networks but the run trains 2"
+    CheckpointError, match="holds a population of 3 networks but the run trains 2"
   ):
     run.initial_params(
       config.replace(init_from=str(tmp_path / "pop.npz")), run.member_keys(config)[0]

@@ -10,19 +10,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import params_of
 
 import jaxnets as jn
-from jaxnets import train
-from jaxnets.runs import run
-from jaxnets.runs.checkpoint import load_checkpoint
-from jaxnets.runs.cli import main
-from jaxnets.runs.config import TrainConfig
+from jaxnets._engine import program
+from jaxnets.cli import main
+from jaxnets.runs import TrainConfig, load_checkpoint, run
 
 SMALL = ["--sizes", "784", "30", "10", "--train-size", "1000", "--batch-size", "10", "--quiet"]
-
-
-def params_of(folder):
-  return jn.load_params(os.path.join(folder, "params.npz"))
 
 
 def test_checkpoint_holds_the_whole_state(tmp_path):
@@ -163,7 +158,7 @@ def test_init_from_fine_tunes_and_transfers(tmp_path, capsys):
 def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
   tmp_path, capsys, monkeypatch
 ):
-  epoch = train.train_epoch
+  epoch = program.compiled_network_epoch
 
   def diverge_at_epoch_2(params, opt_state, x, y, order, **kw):
     params, opt_state, metrics = epoch(params, opt_state, x, y, order, **kw)
@@ -174,7 +169,7 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
     return params, opt_state, metrics
 
   diverge_at_epoch_2.calls = 0
-  monkeypatch.setattr(train, "train_epoch", diverge_at_epoch_2)
+  monkeypatch.setattr(program, "compiled_network_epoch", diverge_at_epoch_2)
   out = tmp_path / "run"
   assert main(["train", *SMALL, "--epochs", "4", "--out", str(out)]) == 1
   err = capsys.readouterr().err

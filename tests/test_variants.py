@@ -4,6 +4,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+from helpers import numpy_forward
 
 import jaxnets as jn
 from jaxnets.bench import numpy_reference as reference
@@ -14,13 +15,6 @@ def problem(sizes=(6, 5, 3), n=4):
   x = jax.random.uniform(jax.random.key(1), (n, sizes[0]))
   labels = jnp.arange(n, dtype=jnp.int32) % sizes[-1]
   return params, x, jax.nn.one_hot(labels, sizes[-1]), labels
-
-
-def numpy_forward(params, x):
-  a = np.asarray(x, np.float64)
-  for w, b in params:
-    a = 1 / (1 + np.exp(-(a @ np.asarray(w, np.float64).T + np.asarray(b, np.float64))))
-  return a
 
 
 class CoreVariantsTest(chex.TestCase):

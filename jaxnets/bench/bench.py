@@ -26,14 +26,16 @@ from collections.abc import Callable, Sequence
 import jax
 import numpy as np
 
+from jaxnets._files import write_atomic
 from jaxnets.bench import population as population_table
 from jaxnets.bench import speed, timing, variants
+from jaxnets.bench.baselines import torch_version
+from jaxnets.bench.machine import cpu_info, describe_cpu, matmul_peak, one_core_peak
 from jaxnets.bench.population import NETS as POPULATION_NETS
 from jaxnets.bench.speed import BATCH_SIZES, NETS
-from jaxnets.bench.trainers import Data, torch_version
+from jaxnets.bench.trainers import Data
 from jaxnets.bench.variants import BLOCK_CASES
 from jaxnets.bench.variants import CASES as VARIANT_CASES
-from jaxnets.runs.checkpoint import write_atomic
 
 EPOCH = 50_000
 
@@ -161,11 +163,11 @@ def timing_method(options: Options) -> dict:
 def run(options: Options, log: Callable[[str], None] = print) -> dict:
   """Measures the tables `options` asks for; returns them as a JSON-ready dict."""
   device = jax.devices(options.device)[0]
-  peak = timing.matmul_peak(device, options.peak_n)
-  core = timing.one_core_peak(options.peak_n or 1024) if options.device == "cpu" else None
-  cpu = timing.cpu_info()
+  peak = matmul_peak(device, options.peak_n)
+  core = one_core_peak(options.peak_n or 1024) if options.device == "cpu" else None
+  cpu = cpu_info()
   log(
-    f"{options.device}: {device.device_kind}; CPU {timing.describe_cpu(cpu)}; float32 matmul "
+    f"{options.device}: {device.device_kind}; CPU {describe_cpu(cpu)}; float32 matmul "
     f"peak {peak:.1f} GFLOP/s"
   )
   torch_device = torch_device_for(options.device) if options.baselines else None
@@ -216,7 +218,7 @@ def format_header(report: dict) -> str:
     [
       textwrap.fill(
         f"device {report['device']} ({report['device_kind']}, {report['devices']} device(s)); "
-        f"CPU {timing.describe_cpu(report['cpu'])}",
+        f"CPU {describe_cpu(report['cpu'])}",
         100,
         subsequent_indent="  ",
       ),

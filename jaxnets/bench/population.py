@@ -12,18 +12,13 @@ the same round.
 import textwrap
 from collections.abc import Callable, Sequence
 
-from jaxnets._device import epoch_flops
+from jaxnets._engine.memory import epoch_flops
+from jaxnets._files import write_png
 from jaxnets.bench import numpy_reference as reference
 from jaxnets.bench import timing
+from jaxnets.bench.baselines import NumpySteps, numpy_thread_choices
 from jaxnets.bench.timing import Plan, Stats, Trainer, format_seconds, format_stats, ratio_stats
-from jaxnets.bench.trainers import (
-  Data,
-  JaxEpochs,
-  NumpySteps,
-  PopulationEpochs,
-  numpy_thread_choices,
-)
-from jaxnets.runs.plots import write_png
+from jaxnets.bench.trainers import Data, JaxEpochs, PopulationEpochs
 
 NETS = ((784, 30, 10), (784, 100, 10))
 BATCH_SIZE = 10

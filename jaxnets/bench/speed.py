@@ -10,12 +10,13 @@ of the same round.
 
 from collections.abc import Sequence
 
-from jaxnets._device import epoch_flops
+from jaxnets._engine.memory import epoch_flops
+from jaxnets._files import write_png
 from jaxnets.bench import numpy_reference as reference
 from jaxnets.bench import timing
+from jaxnets.bench.baselines import NumpySteps, TorchSteps, numpy_thread_choices
 from jaxnets.bench.timing import Stats, Trainer, format_seconds, format_stats, ratio_stats
-from jaxnets.bench.trainers import Data, JaxEpochs, NumpySteps, TorchSteps, numpy_thread_choices
-from jaxnets.runs.plots import write_png
+from jaxnets.bench.trainers import Data, JaxEpochs
 
 NETS = ((784, 30, 10), (784, 100, 10), (784, 1024, 1024, 10))
 BATCH_SIZES = (10, 100, 1000)

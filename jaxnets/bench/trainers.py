@@ -9,7 +9,6 @@ before; the baselines step through the mini-batches of one fixed shuffle in turn
 rows inside the trial.
 """
 
-import contextlib
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
@@ -19,13 +18,15 @@ from typing import Any, Literal
 import jax
 import numpy as np
 
+from jaxnets._engine import program
 from jaxnets.bench import numpy_reference as reference
 from jaxnets.bench.timing import nothing
 from jaxnets.cost import quadratic_cost
 from jaxnets.data import load_mnist
 from jaxnets.network import init_params
-from jaxnets.population import init_population, train_population_epoch
-from jaxnets.train import SGD, epoch_order, key_words, train_epoch, with_learning_rate
+from jaxnets.population import init_population, population_options
+from jaxnets.sgd import SGD, with_learning_rate
+from jaxnets.train import epoch_options, epoch_order, key_words
 
 ETA = 3.0
 
@@ -134,7 +135,7 @@ class JaxEpochs(CompiledEpochs):
 
   The design choices of `train_epoch` are timed with `shuffle="device"` (orders drawn by
   `jax.random.permutation` on the device instead), `timed_shuffle` (drawing the order inside the
-  trial), another `cost` and another `optimizer` (an optax one with η in its state).
+  trial), another `cost`, and `blocks` True or False (SGD in blocks of steps, or plain steps).
   """
 
   def __init__(
@@ -147,13 +148,12 @@ class JaxEpochs(CompiledEpochs):
     shuffle: Literal["host", "device"] = "host",
     timed_shuffle: bool = False,
     cost: Callable = quadratic_cost,
-    optimizer: Any = SGD,
+    blocks: bool | str = "auto",
   ):
     super().__init__(name, data, sizes, batch_size)
-    self.shuffle, self.timed_shuffle, self.cost = shuffle, timed_shuffle, cost
-    self.optimizer = optimizer
+    self.shuffle, self.timed_shuffle, self.cost, self.blocks = shuffle, timed_shuffle, cost, blocks
     self.params = jax.device_put(init_params(jax.random.key(0), sizes), data.device)
-    opt_state = with_learning_rate(optimizer.init(self.params), ETA)
+    opt_state = with_learning_rate(SGD.init(self.params), ETA)
     self.opt_state = jax.device_put(opt_state, data.device)
     self.key = jax.device_put(jax.random.key(1), data.device)
     self.words = key_words(self.key)
@@ -171,8 +171,10 @@ class JaxEpochs(CompiledEpochs):
 
   def lower(self, order: jax.Array) -> Any:
     x_NxI, y_N = self.data.on_device
-    static = {"batch_size": self.batch_size, "optimizer": self.optimizer, "cost": self.cost}
-    return train_epoch.lower(self.params, self.opt_state, x_NxI, y_N, order, **static)
+    static = epoch_options(self.params, self.batch_size, SGD, self.cost, None, self.blocks)
+    return program.compiled_network_epoch.lower(
+      self.params, self.opt_state, x_NxI, y_N, order, **static
+    )
 
 
 class PopulationEpochs(CompiledEpochs):
@@ -201,164 +203,8 @@ class PopulationEpochs(CompiledEpochs):
 
   def lower(self, order: jax.Array) -> Any:
     x_NxI, y_N = self.data.on_device
-    return train_population_epoch.lower(
-      self.params, self.opt_state, x_NxI, y_N, order, batch_size=self.batch_size, optimizer=SGD
+    static = population_options(self.params, SGD, quadratic_cost, self.batch_size, "auto",
+                                self.shared)  # fmt: skip
+    return program.compiled_population_epoch.lower(
+      self.params, self.opt_state, x_NxI, y_N, order, **static
     )
-
-
-def numpy_threads(threads: str | int) -> AbstractContextManager[Any]:
-  """A context in which NumPy's BLAS uses `threads` threads (threadpoolctl), or its default."""
-  if threads == "default":
-    return nothing()
-  from threadpoolctl import threadpool_limits
-
-  return threadpool_limits(int(threads))
-
-
-def numpy_thread_choices() -> tuple[str | int, ...]:
-  """The thread settings a NumPy baseline is tried at: its default, and one thread where
-  threadpoolctl can set it."""
-  try:
-    import threadpoolctl  # noqa: F401
-  except ImportError:
-    return ("default",)
-  return ("default", 1)
-
-
-class ConsecutiveSteps:
-  """A baseline that steps through consecutive mini-batches of one fixed shuffle, trial after
-  trial, `examples` of them a trial (cycling through the shuffle's S mini-batches)."""
-
-  examples: int
-  batch_size: int
-  done: int
-
-  def prepare(self, examples: int) -> float:
-    self.examples = examples
-    return 0.0
-
-  def next_rows(self, batches: int) -> np.ndarray:
-    """The indices, into the shuffle's mini-batches, of the next trial's steps."""
-    steps = self.examples // self.batch_size
-    rows = np.arange(self.done, self.done + steps) % batches
-    self.done += steps
-    return rows
-
-
-class NumpySteps(ConsecutiveSteps):
-  """A `jaxnets.bench.numpy_reference` SGD step (`sgd_step_matrix` or `sgd_step_loop`) over
-  consecutive mini-batches of one fixed shuffle, `threads` threads for NumPy's BLAS."""
-
-  def __init__(
-    self,
-    data: Data,
-    sizes: Sequence[int],
-    batch_size: int,
-    step: Callable,
-    *,
-    name: str,
-    threads: str | int = "default",
-  ):
-    self.data, self.sizes, self.batch_size, self.step = data, tuple(sizes), batch_size, step
-    self.name, self.threads = name, threads
-    self.epoch_examples = self.examples = data.n
-    self.params = reference.to_numpy(init_params(jax.random.key(0), sizes))
-    self.y_NxO = data.one_hot(sizes[-1])
-    self.batches_SxB = shuffled_batches(data.n, batch_size)
-    self.done = 0
-
-  def ready(self) -> Callable[[], None]:
-    idx_SxB = self.batches_SxB[self.next_rows(len(self.batches_SxB))]
-
-    def trial():
-      x_NxI, y_NxO, params = self.data.x_NxI, self.y_NxO, self.params
-      for idx_B in idx_SxB:
-        params = self.step(params, x_NxI[idx_B], y_NxO[idx_B], ETA)
-      self.params = params
-
-    return trial
-
-  def limit(self) -> AbstractContextManager[Any]:
-    return numpy_threads(self.threads)
-
-
-def torch_threads(threads: str | int) -> AbstractContextManager[Any]:
-  """A context in which PyTorch uses `threads` threads, or its default."""
-  import torch
-
-  @contextlib.contextmanager
-  def limited():
-    before = torch.get_num_threads()
-    torch.set_num_threads(int(threads))
-    try:
-      yield
-    finally:
-      torch.set_num_threads(before)
-
-  return nothing() if threads == "default" else limited()
-
-
-def torch_version() -> str | None:
-  """PyTorch's version, or None where it is not installed."""
-  try:
-    import torch
-  except ImportError:
-    return None
-  return torch.__version__
-
-
-class TorchSteps(ConsecutiveSteps):
-  """PyTorch eager: autograd of the quadratic cost and an in-place SGD update, over consecutive
-  mini-batches of one fixed shuffle; on `device` ("cpu" or "cuda", synchronized once a trial)."""
-
-  def __init__(
-    self,
-    data: Data,
-    sizes: Sequence[int],
-    batch_size: int,
-    *,
-    device: str = "cpu",
-    threads: str | int = "default",
-  ):
-    import torch
-
-    self.data, self.sizes, self.batch_size = data, tuple(sizes), batch_size
-    self.name, self.device, self.threads = "torch", device, threads
-    self.epoch_examples = self.examples = data.n
-    self.params = [
-      (torch.tensor(w, device=device), torch.tensor(b, device=device))
-      for w, b in reference.to_numpy(init_params(jax.random.key(0), sizes))
-    ]
-    for w, b in self.params:
-      w.requires_grad_(True)
-      b.requires_grad_(True)
-    self.batches_SxB = torch.from_numpy(shuffled_batches(data.n, batch_size)).to(device)
-    self.done = 0
-
-  def ready(self) -> Callable[[], None]:
-    import torch
-
-    rows = self.next_rows(len(self.batches_SxB)).tolist()
-    x_NxI, y_NxO = self.data.torch(self.device, self.sizes[-1])
-
-    def trial():
-      for i in rows:
-        idx_B = self.batches_SxB[i]
-        a = x_NxI[idx_B]
-        for w, b in self.params:
-          a = torch.sigmoid(a @ w.T + b)
-        cost = 0.5 * torch.sum((y_NxO[idx_B] - a) ** 2) / self.batch_size
-        cost.backward()
-        with torch.no_grad():
-          for w, b in self.params:
-            w -= ETA * w.grad
-            b -= ETA * b.grad
-            w.grad = None
-            b.grad = None
-      if self.device != "cpu":
-        torch.cuda.synchronize()
-
-    return trial
-
-  def limit(self) -> AbstractContextManager[Any]:
-    return torch_threads(self.threads)

@@ -1,38 +1,30 @@
 """The benchmark's design-choices table: `train_epoch` as shipped against its alternatives.
 
-Three choices of the README's "Speed" section, each with the alternative it replaced: the shuffle
+Three choices of docs/design.md, each with the alternative it replaced: the shuffle
 drawn on the host (`epoch_order`) or on the device (`jax.random.permutation`), and the examples
 kept in the columns of the forward pass (`feedforward_batch`) or vmapped first
 (`examples_first_quadratic_cost`): the four combinations are interleaved on each case of
 `CASES`, each trial drawing its epoch's order inside the clock (the shuffle is one of the
-choices). And SGD in blocks of steps (`jaxnets._blocked_sgd`) or in plain steps (the same SGD
-as another optimizer object, which `train_epoch` runs step by step), on each case of
-`BLOCK_CASES`. The table gives seconds per epoch and × the shipped one's, of the trials of the
-same round.
+choices). And SGD in blocks of steps (`blocks=True`, `jaxnets._engine.blocks`) or in plain
+steps (`blocks=False`), on each case of `BLOCK_CASES`. The table gives seconds per epoch and
+× the shipped one's, of the trials of the same round.
 """
 
 import jax
 import jax.numpy as jnp
-import optax
 
-from jaxnets._device import epoch_flops
+from jaxnets._engine.memory import epoch_flops
 from jaxnets.bench import timing
 from jaxnets.bench.timing import Stats, format_seconds, format_stats, ratio_stats
 from jaxnets.bench.trainers import Data, JaxEpochs
 from jaxnets.cost import quadratic_cost
 from jaxnets.network import feedforward
-from jaxnets.train import SGD
 
 CASES = (((784, 30, 10), 10), ((784, 100, 10), 1000))
 """The (network, mini-batch size) cases of the shuffle and layout choices: the speed goals' two."""
 
 BLOCK_CASES = (((784, 100, 10), 10), ((784, 1024, 1024, 10), 10))
 """The cases of blocks against plain steps: the networks that train in blocks at mini-batch 10."""
-
-PLAIN_SGD = optax.inject_hyperparams(optax.sgd, static_args=("momentum", "nesterov"))(
-  learning_rate=3.0
-)
-"""`SGD` as another object: the same SGD, which `train_epoch` runs in plain steps, no blocks."""
 
 
 def examples_first_quadratic_cost(params, x_BxI, y_BxO):
@@ -44,20 +36,20 @@ def examples_first_quadratic_cost(params, x_BxI, y_BxO):
 
 
 def variants() -> dict:
-  """`train_epoch`'s design choices and their alternatives: name → (shuffle, cost, optimizer)."""
+  """`train_epoch`'s design choices and their alternatives: name → (shuffle, cost, blocks)."""
   return {
-    "as shipped: host shuffle, examples as columns": ("host", quadratic_cost, SGD),
-    "shuffle by jax.random.permutation": ("device", quadratic_cost, SGD),
-    "forward vmapped with the examples first": ("host", examples_first_quadratic_cost, SGD),
-    "both (the earlier design)": ("device", examples_first_quadratic_cost, SGD),
+    "as shipped: host shuffle, examples as columns": ("host", quadratic_cost, "auto"),
+    "shuffle by jax.random.permutation": ("device", quadratic_cost, "auto"),
+    "forward vmapped with the examples first": ("host", examples_first_quadratic_cost, "auto"),
+    "both (the earlier design)": ("device", examples_first_quadratic_cost, "auto"),
   }
 
 
 def block_variants() -> dict:
-  """SGD in blocks (as shipped) and in plain steps: name → (shuffle, cost, optimizer)."""
+  """SGD in blocks (as shipped) and in plain steps: name → (shuffle, cost, blocks)."""
   return {
-    "as shipped: SGD in blocks of 8 steps": ("host", quadratic_cost, SGD),
-    "plain steps (no blocks)": ("host", quadratic_cost, PLAIN_SGD),
+    "as shipped: SGD in blocks of 8 steps": ("host", quadratic_cost, True),
+    "plain steps (blocks=False)": ("host", quadratic_cost, False),
   }
 
 
@@ -70,10 +62,8 @@ def run(data: Data, options, peak: float, log) -> list[dict]:
   for (sizes, batch_size), choices in cases:
     log(f"design choices: {list(sizes)}, mini-batch {batch_size}")
     trainers = [
-      JaxEpochs(
-        data, sizes, batch_size, name=name, shuffle=s, timed_shuffle=True, cost=c, optimizer=o
-      )
-      for name, (s, c, o) in choices.items()
+      JaxEpochs(data, sizes, batch_size, name=name, shuffle=s, timed_shuffle=True, cost=c, blocks=b)
+      for name, (s, c, b) in choices.items()
     ]
     guess = timing.guess_seconds(epoch_flops(tuple(sizes), data.n, batch_size), peak)
     plans = [timing.plan(t, guess, options.cap_s, options.part_s) for t in trainers]

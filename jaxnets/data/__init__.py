@@ -22,11 +22,11 @@ Neither TensorFlow nor tensorflow-datasets is imported before a TFDS dataset is 
 
 import os
 
+from jaxnets.data.dataset import DataError, Dataset, Splits
 from jaxnets.data.idx import load_idx, read_idx
-from jaxnets.data.mnist import DataError, Splits, bundled_mnist_path, load_mnist
+from jaxnets.data.mnist import bundled_mnist_path, load_mnist
 from jaxnets.data.splits import default_validation_size
 from jaxnets.data.tfds import load_tfds, tfds_data_dir
-from jaxnets.train import Dataset
 
 __all__ = [
   "DataError",

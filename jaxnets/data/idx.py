@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 
-from jaxnets.data.mnist import DataError, Splits
+from jaxnets.data.dataset import DataError, Splits
 from jaxnets.data.splits import _split
 
 IDX_FILES = {

@@ -15,26 +15,12 @@ import mmap
 import os
 import zipfile
 from importlib import resources
-from typing import NamedTuple
 
 import numpy as np
 
-from jaxnets._checks import InputError
-from jaxnets.train import Dataset
+from jaxnets.data.dataset import DataError, Dataset, Splits
 
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-
-
-class DataError(InputError):
-  """Data that can't be had, or isn't what it claims to be."""
-
-
-class Splits(NamedTuple):
-  """A dataset's training, validation and test sets."""
-
-  train: Dataset
-  validation: Dataset
-  test: Dataset
 
 
 def sha256_of_file(path: str | os.PathLike) -> str:
@@ -60,7 +46,7 @@ def images_to_x(images: np.ndarray) -> np.ndarray:
   """uint8 images (n, ...) with pixels 0..255 → float32 x (n, prod(...)) in [0, 1].
 
   The result lives in its own anonymous memory map, page-aligned (JAX on the CPU then uses it in
-  place) and not marked for transparent huge pages (README, Speed, says why).
+  place) and not marked for transparent huge pages (docs/design.md says why).
   """
   flat = images.reshape(len(images), -1)
   buffer = mmap.mmap(-1, max(flat.size * 4, 1), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)

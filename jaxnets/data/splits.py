@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from jaxnets.data.mnist import DataError, Splits, images_to_x
-from jaxnets.train import Dataset
+from jaxnets.data.dataset import DataError, Dataset, Splits
+from jaxnets.data.mnist import images_to_x
 
 
 def default_validation_size(n_train: int) -> int:

@@ -12,7 +12,7 @@ import urllib.request
 
 import numpy as np
 
-from jaxnets.data.mnist import DataError, Splits
+from jaxnets.data.dataset import DataError, Splits
 from jaxnets.data.splits import _split
 
 PROBE_SECONDS = 3.0

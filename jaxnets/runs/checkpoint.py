@@ -1,19 +1,16 @@
-"""Saving and loading networks: npz files, no pickle, atomic writes, checksummed.
+"""Saving and loading networks and training checkpoints: npz files, no pickle, checksummed.
 
 A write goes to a temporary file in the same folder, is flushed and fsynced, then renamed over the
-destination: a crash at any moment leaves either the old file or the new one, never half of one.
-A write that fails (a full disk, a read-only or missing folder) raises `WriteError`, naming the
-destination, and leaves the old file as it was. Each file carries the sha256 of its arrays,
-checked on load.
+destination (`jaxnets._files.write_atomic`): a crash at any moment leaves either the old file or
+the new one, never half of one. A write that fails (a full disk, a read-only or missing folder)
+raises `WriteError`, naming the destination, and leaves the old file as it was. Each file carries
+the sha256 of its arrays, checked on load.
 """
 
-import contextlib
-import errno
 import hashlib
 import io
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -23,47 +20,24 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnets._checks import InputError, network_or_population
+from jaxnets._files import WriteError, write_atomic
 from jaxnets.network import Layer, Params
+
+__all__ = [
+  "Checkpoint",
+  "CheckpointError",
+  "WriteError",
+  "load_checkpoint",
+  "load_params",
+  "save_checkpoint",
+  "save_params",
+]
 
 _CHECKSUM_KEY = "__sha256__"
 
 
 class CheckpointError(InputError):
   """A checkpoint that is missing, truncated, corrupt, or not what the caller expects."""
-
-
-class WriteError(OSError):
-  """A file that could not be written for a reason of the system (a full disk, a read-only or
-  missing folder, no permission, an I/O error): the message names the destination file and the
-  system's reason, e.g. "can't write 'runs/a/checkpoint.npz': No space left on device (ENOSPC)".
-
-  Attributes:
-    errno, strerror: the system's error (errno is None when it gave none).
-    filename: the destination, as the caller named it.
-  """
-
-  def __init__(self, code: int | None, strerror: str, filename: str, message: str):
-    super().__init__(code, strerror, filename)
-    self.message = message
-
-  def __str__(self) -> str:
-    return self.message
-
-  def __reduce__(self):
-    return (type(self), (self.errno, self.strerror, self.filename, self.message))
-
-
-def _write_error(path: str, error: OSError) -> WriteError:
-  """`error`, met while writing `path`, as a WriteError naming `path` (not a temporary file)."""
-  text = error.strerror or str(error)
-  folder = os.path.dirname(path) or "."
-  if not os.path.isdir(folder):
-    what = "is not a folder" if os.path.exists(folder) else "does not exist"
-    message = f"can't write {path!r}: its folder {folder!r} {what}"
-  else:
-    name = errno.errorcode.get(error.errno) if error.errno is not None else None
-    message = f"can't write {path!r}: {text}" + (f" ({name})" if name else "")
-  return WriteError(error.errno, text, path, message)
 
 
 def _digest(arrays: Mapping[str, np.ndarray]) -> str:
@@ -88,56 +62,11 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> No
   arrays = {k: np.asarray(v) for k, v in arrays.items()}
   for k, a in arrays.items():
     if a.dtype.hasobject:
-      raise TypeError(f"array {k!r} has dtype object; only plain arrays are saved (no pickle)")
+      raise InputError(f"array {k!r} has dtype object; only plain arrays are saved (no pickle)")
   arrays[_CHECKSUM_KEY] = np.array(_digest(arrays))
   buffer = io.BytesIO()
   np.savez(buffer, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle)
   write_atomic(path, buffer.getvalue())
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-  """Writes `data` to `path` through a temporary file, fsync and rename: all or nothing.
-
-  Args:
-    path: the destination; its folder must exist.
-    data: the file's bytes.
-
-  Raises:
-    WriteError: the system refused (a full disk, a read-only or missing folder, ...). The
-      temporary file is removed and an earlier file at `path` is left as it was.
-  """
-  path = os.fspath(path)
-  folder = os.path.dirname(os.path.abspath(path))
-  tmp = None
-  try:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-      os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 → what open() would have given
-      view = memoryview(data)
-      while view:
-        view = view[os.write(fd, view) :]
-      os.fsync(fd)
-    finally:
-      os.close(fd)
-    os.replace(tmp, path)
-    tmp = None
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-      os.fsync(dir_fd)
-    finally:
-      os.close(dir_fd)
-  except OSError as e:
-    raise _write_error(path, e) from e
-  finally:
-    if tmp is not None:
-      with contextlib.suppress(OSError):
-        os.unlink(tmp)
-
-
-def _umask() -> int:
-  mask = os.umask(0)
-  os.umask(mask)
-  return mask
 
 
 def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -202,7 +131,7 @@ def arrays_to_params(
     params.append(Layer(jnp.asarray(w), jnp.asarray(b)))
   try:
     network_or_population(params)
-  except AssertionError as e:
+  except InputError as e:
     raise CheckpointError(f"checkpoint {source!r} holds an inconsistent network: {e}") from e
   return params
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import optax
 
 from jaxnets._checks import InputError, check_eta, check_int, check_sizes
-from jaxnets.train import SGD
+from jaxnets.sgd import SGD
 
 OPTIMIZERS = {
   "sgd": SGD,

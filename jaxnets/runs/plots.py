@@ -1,13 +1,12 @@
 """A run's learning curves as a PNG, matplotlib imported in the background while training."""
 
 import contextlib
-import io
 import threading
 
 import numpy as np
 
-from jaxnets.runs.checkpoint import write_atomic
-from jaxnets.train import History
+from jaxnets._files import write_png
+from jaxnets.history import History, PopulationHistory
 
 
 def preload_plotting() -> threading.Thread:
@@ -39,9 +38,11 @@ def write_curves(path: str, history: History, title: str) -> None:
   fig = Figure(figsize=(9, 3.5), layout="constrained")
   cost_ax, acc_ax = fig.subplots(1, 2)
   epochs = np.arange(len(history.train_cost))
-  band = history.members is not None  # a population: its mean, and a band from min to max
+  band = isinstance(history, PopulationHistory)  # its mean, and a band from min to max
 
   def curve(ax, values, scale, label, color):
+    if not values:  # a set that was not given
+      return
     v = np.array(values, np.float64) * scale
     if band:
       ax.fill_between(epochs, v.min(1), v.max(1), color=color, alpha=0.2, lw=0)
@@ -57,15 +58,9 @@ def write_curves(path: str, history: History, title: str) -> None:
   for ax in (cost_ax, acc_ax):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
-    ax.legend()
-  if band:
+    if ax.get_legend_handles_labels()[0]:
+      ax.legend()
+  if isinstance(history, PopulationHistory):
     title += f"\nlines: the mean of {history.members} networks; bands: their min to max"
   fig.suptitle(title)
   write_png(path, fig)
-
-
-def write_png(path: str, fig) -> None:
-  """A matplotlib figure as a PNG file, written atomically (`write_atomic`)."""
-  buffer = io.BytesIO()
-  fig.savefig(buffer, format="png", dpi=100)
-  write_atomic(path, buffer.getvalue())

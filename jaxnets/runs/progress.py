@@ -31,8 +31,8 @@ def epoch_line(epoch: int, metrics: dict[str, float], n_test: int) -> str:
       line += f"  validation {mean(metrics['validation_accuracy']):.2%}"
     return line + f"  cost {spread(metrics['train_cost'], False)}  {metrics['epoch_seconds']:.2f} s"
   line = f"Epoch {epoch}:"
-  if "test_correct" in metrics:
-    line += f" {metrics['test_correct']} / {n_test}"
+  if "test_accuracy" in metrics:
+    line += f" {round(metrics['test_accuracy'] * n_test)} / {n_test}"
   if "validation_accuracy" in metrics:
     line += f"  validation {metrics['validation_accuracy']:.2%}"
   return line + f"  cost {metrics['train_cost']:.4f}  {metrics['epoch_seconds']:.2f} s"

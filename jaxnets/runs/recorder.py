@@ -1,23 +1,20 @@
 """A run's record: `fit`'s `on_epoch` callback that keeps the run's folder, progress and signals.
 
-`Recorder(out, ...)` used as `fit(..., history=rec.history, on_epoch=rec)` inside `with rec:`
-writes into `out`: `config.json`, `checkpoint.npz` (params, optimizer state, PRNG key, epoch,
-config, history: every `checkpoint_every` epochs and at the end), `metrics.json` (per-epoch lists),
-and on `finish`, `params.npz` and `curves.png`. Every file is written atomically, so a run killed
+`Recorder(out, ...)` used as `fit(..., on_epoch=rec)` inside `with rec:` writes into `out`:
+`config.json`, `checkpoint.npz` (params, optimizer state, PRNG key, epoch, config, history: every
+`checkpoint_every` epochs and at the end), `metrics.json` (per-epoch lists), and on `finish`,
+`params.npz` and `curves.png`. Every file is written atomically, so a run killed
 at any moment leaves its last complete checkpoint loadable. While inside `with`, the first SIGINT
 or SIGTERM ends the run after the current epoch, checkpointed; a second one ends it at once.
 It works from a notebook or an experiment as from the command line:
 
-    rec = Recorder("runs/a", key=shuffle_key, epochs=30, config={"eta": 3.0})
-    with rec:
+    with Recorder("runs/a", key=shuffle_key, config={"eta": 3.0}) as rec:
       params, history = jn.fit(params, train, epochs=30, batch_size=10, key=shuffle_key,
-                               test=test, history=rec.history, on_epoch=rec)
+                               test=test, on_epoch=rec)
       rec.finish(params)
 """
 
 import contextlib
-import json
-import math
 import os
 import signal
 import time
@@ -26,14 +23,13 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params, write_atomic
+from jaxnets._files import write_json
+from jaxnets.history import History
+from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params
+from jaxnets.runs.folder import CHECKPOINT, RUN_FILES
 from jaxnets.runs.plots import preload_plotting, write_curves
 from jaxnets.runs.progress import Progress, epoch_line, spread
-from jaxnets.runs.signals import Aborted, stop_on_signals
-from jaxnets.train import History
-
-RUN_FILES = ("config.json", "checkpoint.npz", "metrics.json", "curves.png", "params.npz")
-CHECKPOINT = "checkpoint.npz"
+from jaxnets.runs.signals import Aborted, interruptible_wait, stop_on_signals
 
 
 class RunDiverged(RuntimeError):
@@ -54,35 +50,21 @@ class RunWriteFailed(RuntimeError):
   checkpoint was kept."""
 
 
-def write_json(path: str, obj: Any) -> None:
-  """Writes JSON atomically; NaN (a metric an epoch lacks) becomes null."""
-
-  def clean(v):
-    if isinstance(v, float) and not math.isfinite(v):
-      return None
-    if isinstance(v, list):
-      return [clean(x) for x in v]
-    if isinstance(v, dict):
-      return {k: clean(x) for k, x in v.items()}
-    return v
-
-  write_atomic(path, (json.dumps(clean(obj), indent=2) + "\n").encode())
-
-
 class Recorder:
   """Checkpoints, metrics, progress and signal handling for a run, as `fit`'s `on_epoch`.
 
   Args:
     out: the run's folder, or None to write nothing (progress and signals only).
     key: the shuffle key `fit` is given (saved in each checkpoint, for resuming).
-    epochs: the run's epochs in all (the last one is always checkpointed).
     config: what the run is, JSON-ready; saved as config.json and in each checkpoint.
-    history: the metrics of epochs done before (resuming); extended in place by `fit`.
     checkpoint_every: save a checkpoint every this many epochs.
     progress: "auto" (a bar on a terminal, else lines), "bar", "lines" or "quiet".
     header: a line printed when training begins.
     title: the curves' title.
     n_test: the test set's size, for the book's "9129 / 10000".
+
+  `fit` tells it, through `begin`, the epochs of the run (the last one is always checkpointed)
+  and the history it extends.
     clear: remove an earlier run's files from `out` when training begins (--force).
     members: for a population, what each member is (e.g. {"seed": 0, "eta": 3.0}), saved in
       metrics.json beside its per-member lists; None for one network.
@@ -93,9 +75,7 @@ class Recorder:
     out: str | None,
     *,
     key: jax.Array,
-    epochs: int,
     config: dict[str, Any] | None = None,
-    history: History | None = None,
     checkpoint_every: int = 1,
     progress: str = "auto",
     header: str | None = None,
@@ -104,13 +84,13 @@ class Recorder:
     clear: bool = False,
     members: list[dict[str, Any]] | None = None,
   ):
-    self.out, self.key, self.epochs = out, key, epochs
+    self.out, self.key, self.epochs = out, key, 0
     self.config = config or {}
-    self.history = History() if history is None else history
+    self.history = History()
     self.checkpoint_every, self.progress_mode = checkpoint_every, progress
     self.header, self.title, self.n_test, self.clear = header, title, n_test, clear
     self.members = members
-    self.saved_epoch = len(self.history.train_cost)  # the last complete checkpoint's epochs
+    self.saved_epoch = 0  # the epochs of the last complete checkpoint
     self.report: Progress | None = None
     self._signals: Any = None
     self._stop: Any = None
@@ -133,9 +113,10 @@ class Recorder:
     assert self._signals is not None
     self._signals.__exit__(*exc)
 
-  def begin(self, start_epoch: int) -> None:
+  def begin(self, start_epoch: int, end_epoch: int, history: History) -> None:
     """Called by `fit` once its arguments are checked: the run's folder is written from here."""
-    self._first_epoch = start_epoch
+    self._first_epoch, self.epochs, self.history = start_epoch, end_epoch, history
+    self.saved_epoch = start_epoch
     if self.out is not None:
       os.makedirs(self.out, exist_ok=True)
       if self.clear:  # no file of the earlier run may outlive it
@@ -143,9 +124,13 @@ class Recorder:
           with contextlib.suppress(FileNotFoundError):
             os.remove(self.path(name))
       write_json(self.path("config.json"), self.config)
-    self.report = Progress(self.progress_mode, total=self.epochs, initial=start_epoch)
+    self.report = Progress(self.progress_mode, total=end_epoch, initial=start_epoch)
     if self.header:
       self.report.print(self.header)
+
+  def wait(self, arrays: Any) -> None:
+    """Called by `fit` to wait for the device: a wait that a signal interrupts."""
+    interruptible_wait(arrays)
 
   def within(self, epoch: int, done: int, total: int) -> None:
     """Called by `fit` within a long epoch: `done` of its `total` examples trained."""

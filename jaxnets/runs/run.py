@@ -10,26 +10,34 @@ to exactly the parameters an uninterrupted run ends with.
 import contextlib
 import os
 import time
-from collections.abc import Iterator
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh
 
-from jaxnets._checks import InputError, TrainingDiverged, network_or_population
-from jaxnets._memory import check_memory
+from jaxnets._checks import TrainingDiverged, network_or_population
+from jaxnets._engine.memory import epoch_flops
 from jaxnets.data import Dataset, Splits, load_dataset
+from jaxnets.history import History, PopulationHistory
 from jaxnets.network import Layer, Params, init_params
 from jaxnets.population import eval_members, fit_population, init_population
 from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_checkpoint, load_params
 from jaxnets.runs.config import ConfigError, TrainConfig
-from jaxnets.runs.lock import LOCK_FILE, lock_run
-from jaxnets.runs.recorder import CHECKPOINT, RUN_FILES, Recorder, RunWriteFailed
+from jaxnets.runs.folder import CHECKPOINT, RunError, claimed
+from jaxnets.runs.memory import check_memory
+from jaxnets.runs.recorder import Recorder, RunWriteFailed
 from jaxnets.runs.signals import Aborted
-from jaxnets.train import History, data_mesh, fit
+from jaxnets.runs.text import header, title
+from jaxnets.train import fit
 
+SECONDS_PER_CALL = 1.0
+"""About how long one compiled call of a long epoch runs, so that progress and a signal are seen
+within it: an epoch expected to take under twice this is one call."""
 
-class RunError(InputError):
-  """A run that can't start as asked (its data, its output folder): one line, exit status 2."""
+GUESSED_FLOPS = {"cpu": 10e9, "gpu": 1e12, "tpu": 1e12}
+"""Training speed (FLOP/s) a device kind is guessed to reach at least: a long epoch's calls are
+planned from it (`steps_per_call`), from what the machine is, never from a timing."""
 
 
 def load_splits(config: TrainConfig) -> Splits:
@@ -46,50 +54,6 @@ def load_splits(config: TrainConfig) -> Splits:
   if config.dtype != "float32":  # inputs in the network's dtype
     splits = Splits(*(Dataset(d.x.astype(config.dtype), d.y) for d in splits))
   return splits
-
-
-def check_out(out: str | None, force: bool, resume: bool) -> None:
-  """Refuses an `out` that is a file, or holds an earlier run unless `force` or `resume`."""
-  if out is None:
-    if resume:
-      raise RunError("--resume needs --out, the folder of the run to continue")
-    return
-  if os.path.exists(out) and not os.path.isdir(out):
-    raise RunError(f"--out {out!r} is a file; expected a folder (new or empty)")
-  if resume:
-    if not os.path.exists(os.path.join(out, CHECKPOINT)):
-      raise RunError(f"--resume: {out!r} holds no {CHECKPOINT} to continue from")
-    return
-  earlier = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
-  if earlier and not force:
-    raise RunError(
-      f"--out {out!r} holds an earlier run ({', '.join(earlier)}); pass --resume to continue "
-      "it, --force to overwrite it, or choose another folder"
-    )
-
-
-@contextlib.contextmanager
-def claimed(out: str | None, force: bool, resume: bool) -> Iterator[None]:
-  """Holds the run's folder for the whole run: created if missing, locked against every other
-  run (`lock_run`), then checked (`check_out`). If the run fails before writing anything, a
-  folder it created is removed again, so bad input leaves nothing behind."""
-  if out is None or (os.path.exists(out) and not os.path.isdir(out)):
-    check_out(out, force, resume)
-    yield
-    return
-  created = not os.path.exists(out)
-  os.makedirs(out, exist_ok=True)
-  lock = lock_run(out)
-  try:
-    check_out(out, force, resume)
-    yield
-  except BaseException:
-    if created and os.listdir(out) == [LOCK_FILE]:
-      os.remove(os.path.join(out, LOCK_FILE))
-      os.rmdir(out)
-    raise
-  finally:
-    lock.release()
 
 
 def resume_config(out: str) -> TrainConfig:
@@ -177,7 +141,8 @@ def resume_state(config: TrainConfig, out: str, optimizer, init_key: jax.Array):
       f"--resume: the run in {out!r} has already done {ckpt.epoch} of {config.epochs} "
       f"epochs; pass --epochs N with N > {ckpt.epoch} to train further"
     )
-  return ckpt.params, ckpt.opt_state, ckpt.epoch, History.from_dict(ckpt.history)
+  kind = PopulationHistory if config.is_population else History
+  return ckpt.params, ckpt.opt_state, ckpt.epoch, kind.from_dict(ckpt.history)
 
 
 def train(
@@ -205,7 +170,7 @@ def train(
   x64 = jax.enable_x64(True) if config.dtype == "float64" else contextlib.nullcontext()
   with x64, claimed(out, force, resume):
     splits = load_splits(config)
-    mesh = data_mesh() if config.data_parallel else None
+    mesh = Mesh(np.array(jax.devices()), ("batch",)) if config.data_parallel else None
     check_run_memory(config, splits)  # before any array of the network exists
     init_key, shuffle_key = member_keys(config)
     optimizer = config.make_optimizer()
@@ -213,13 +178,12 @@ def train(
       assert out is not None  # check_out refused --resume without --out
       params, opt_state, done, history = resume_state(config, out, optimizer, init_key)
     else:
-      params, opt_state, done, history = initial_params(config, init_key), None, 0, History()
+      history = PopulationHistory() if config.is_population else History()
+      params, opt_state, done = initial_params(config, init_key), None, 0
     recorder = Recorder(
       out,
       key=shuffle_key,
-      epochs=config.epochs,
       config=config.to_dict(),
-      history=history,
       checkpoint_every=config.checkpoint_every,
       progress=progress,
       header=header(config, splits, mesh, done),
@@ -239,6 +203,7 @@ def train(
       start_epoch=done,
       history=history,
       on_epoch=recorder,
+      steps_per_call=steps_per_call(config, len(splits.train.x)),
     )
     with recorder:
       try:
@@ -258,6 +223,17 @@ def train(
   return params, history
 
 
+def steps_per_call(config: TrainConfig, n: int) -> int | None:
+  """Mini-batches per compiled call for an epoch expected (from its FLOPs and the device kind's
+  `GUESSED_FLOPS`) to take about `SECONDS_PER_CALL` seconds; None for an epoch of one call."""
+  steps = -(-n // config.batch_size)
+  flops = len(config.members) * epoch_flops(config.sizes, n, config.batch_size)
+  seconds = flops / GUESSED_FLOPS.get(jax.devices()[0].platform, GUESSED_FLOPS["cpu"])
+  if seconds < 2 * SECONDS_PER_CALL:
+    return None
+  return max(1, int(steps * SECONDS_PER_CALL / seconds))
+
+
 def check_run_memory(config: TrainConfig, splits: Splits) -> None:
   """`check_memory` for the run: its networks, mini-batch, optimizer, evaluation and data."""
   device = jax.devices()[0]
@@ -274,46 +250,4 @@ def check_run_memory(config: TrainConfig, splits: Splits) -> None:
     eval_members=eval_members(members, n_eval, config.sizes) if config.is_population else 1,
     data_bytes=data,
     device=device,
-  )
-
-
-def span(values) -> str:
-  """ "0–15" for a range of consecutive integers, else "0, 3, 7"."""
-  values = list(values)
-  consecutive = len(values) > 2 and values == list(range(values[0], values[0] + len(values)))
-  return f"{values[0]}–{values[-1]}" if consecutive else ", ".join(map(str, values))
-
-
-def what(config: TrainConfig) -> str:
-  """The network(s) a run trains: "[784, 30, 10], eta 3.0, seed 0", or its population's."""
-  if not config.is_population:
-    return f"{list(config.sizes)}, eta {config.eta}, seed {config.seed}"
-  seeds, etas = config.seeds or (config.seed,), config.etas or (config.eta,)
-  shuffle = "one shared shuffle" if config.shared_shuffle else "a shuffle per member"
-  return (
-    f"a population of {len(config.members)} networks {list(config.sizes)} (seeds {span(seeds)} "
-    f"× eta {span(etas)}; {shuffle})"
-  )
-
-
-def title(config: TrainConfig) -> str:
-  """The curves' title."""
-  if not config.is_population:
-    return (
-      f"{list(config.sizes)}, η = {config.eta}, mini-batch {config.batch_size}, seed {config.seed}"
-    )
-  seeds, etas = config.seeds or (config.seed,), config.etas or (config.eta,)
-  return (
-    f"{list(config.sizes)}, {len(config.members)} networks (seeds {span(seeds)}, "
-    f"η {span(etas)}), mini-batch {config.batch_size}"
-  )
-
-
-def header(config: TrainConfig, splits: Splits, mesh, done: int) -> str:
-  """The run's first line: what is trained, on what, where."""
-  return (
-    f"jaxnets: {what(config)}, mini-batch {config.batch_size}, {config.epochs} epochs, "
-    f"{config.optimizer}, {config.dtype}, {len(splits.train.x)} training examples, "
-    f"on {jax.devices()[0].platform} ({mesh.size if mesh else 1} device(s))"
-    + (f"; resuming after epoch {done - 1}" if done else "")
   )

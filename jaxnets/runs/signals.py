@@ -1,5 +1,5 @@
 """Stopping a run by signal: the first SIGINT or SIGTERM asks it to stop after its epoch (with a
-checkpoint), the second stops it at once.
+checkpoint), the second stops it at once, even while the device computes (`interruptible_wait`).
 """
 
 import contextlib
@@ -7,6 +7,9 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from typing import Any
+
+import jax
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -87,3 +90,22 @@ def stop_on_signals(notice: str | None = None) -> Iterator[StopRequest]:
   finally:
     for s, h in previous.items():
       signal.signal(s, signal.SIG_DFL if h is None else h)  # None: a handler set outside Python
+
+
+def interruptible_wait(tree: Any) -> None:
+  """Blocks until every JAX array of `tree` is computed, in a wait that a signal interrupts: the
+  main thread waits on an event (a signal handler runs there, and may raise `Aborted`) while a
+  thread waits on the device. (`jax.block_until_ready` waits in C++, where no handler runs.)"""
+  leaves = [a for a in jax.tree.leaves(tree) if isinstance(a, jax.Array)]
+  if all(a.is_ready() for a in leaves):  # type: ignore[attr-defined]  # (not in jax's stubs)
+    return
+  done = threading.Event()
+
+  def wait():
+    try:
+      jax.block_until_ready(leaves)
+    finally:
+      done.set()
+
+  threading.Thread(target=wait, name="jaxnets-wait", daemon=True).start()
+  done.wait()

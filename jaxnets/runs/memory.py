@@ -1,8 +1,10 @@
-"""Will a training run fit in memory? An estimate made before anything is allocated.
+"""Will a training run fit in memory? Checked before anything is allocated.
 
-`training_bytes` counts what a run holds at its peak, `available_bytes` asks the device (or, for
-the CPU, the host and its cgroup) how much it has free, and `check_memory` compares the two, so
-that a network too large for the machine is refused in a line instead of swapping or hanging.
+`jaxnets._engine.memory.training_bytes` estimates what a run holds at its peak; `available_bytes`
+asks the device (or, for the CPU, the host and its cgroup) how much it has free, and
+`check_memory` compares the two, so that a network too large for the machine is refused in a line
+instead of swapping or hanging. The command line checks every run; a library user calls
+`check_memory` before `init_params` allocates anything.
 """
 
 import os
@@ -10,104 +12,24 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 
 from jaxnets._checks import InputError, check_int, check_sizes
+from jaxnets._engine.memory import estimate, training_bytes
 
-OPTIMIZER_SCALAR_BYTES = 64
-"""The optimizer's scalars (learning rate, step count, ...): a few values, 64 bytes in all."""
+__all__ = [
+  "OutOfMemory",
+  "available_bytes",
+  "check_memory",
+  "host_available_bytes",
+  "human_bytes",
+  "training_bytes",
+]
 
 _UNLIMITED = 1 << 60  # a cgroup v1 limit this large means "no limit" (it prints 2^63 - 4096)
 
 
 class OutOfMemory(InputError):
   """A run that needs more memory than its device has available."""
-
-
-def _itemsize(dtype: Any) -> int:
-  try:
-    return np.dtype(jnp.dtype(dtype)).itemsize
-  except TypeError:
-    raise InputError(f"dtype={dtype!r}; expected a dtype such as 'float32'") from None
-
-
-def parameter_count(sizes: Sequence[int]) -> int:
-  """Weights and biases of a network of `sizes`: Σ_l n_{l+1}·n_l + n_{l+1}."""
-  sizes = check_sizes(sizes)
-  return sum(n_out * n_in + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
-
-
-def _estimate(
-  sizes: Sequence[int],
-  batch_size: int,
-  dtype: Any,
-  optimizer_slots: int,
-  members: int,
-  eval_examples: int,
-  eval_members: int | None = None,
-) -> tuple[int, int, int]:
-  """(state bytes, activation bytes, examples the activations are counted for)."""
-  sizes = check_sizes(sizes)
-  batch_size = check_int("batch_size", batch_size, minimum=1)
-  optimizer_slots = check_int("optimizer_slots", optimizer_slots, minimum=0)
-  members = check_int("members", members, minimum=1)
-  eval_examples = check_int("eval_examples", eval_examples, minimum=0)
-  eval_members = members if eval_members is None else check_int("eval_members", eval_members, 1)
-  itemsize = _itemsize(dtype)
-  # Parameters, their gradients, and `optimizer_slots` arrays of the same shapes.
-  state = (2 + optimizer_slots) * parameter_count(sizes) * itemsize + OPTIMIZER_SCALAR_BYTES
-  # Per example: the input a_0, then z_l and a_l of every later layer.
-  per_example = (sizes[0] + 2 * sum(sizes[1:])) * itemsize
-  train = members * 2 * batch_size * per_example  # forward values and their gradients (backward)
-  evaluate = eval_members * eval_examples * per_example  # forward only
-  return members * state, max(train, evaluate), batch_size if train >= evaluate else -1
-
-
-def training_bytes(
-  sizes: Sequence[int],
-  batch_size: int,
-  *,
-  dtype: Any = "float32",
-  optimizer_slots: int = 0,
-  members: int = 1,
-  eval_examples: int = 0,
-  eval_members: int | None = None,
-  data_bytes: int = 0,
-) -> int:
-  """About how many bytes training a network of `sizes` needs on its device, at its peak.
-
-  The count, with P = Σ_l (n_{l+1}·n_l + n_{l+1}) parameters and A = n_0 + 2·Σ_{l≥1} n_l values
-  per example (the input, then z_l and a_l of every layer):
-
-    members · ((2 + optimizer_slots)·P·itemsize + 64)      parameters, gradients, optimizer state
-    + max(members · 2·batch_size, eval_members · eval_examples)·A·itemsize     activations
-    + data_bytes
-
-  The dataset is not counted (it is in host memory already) unless the caller adds it.
-
-  Args:
-    sizes: the layer sizes [n_0, ..., n_L].
-    batch_size: examples of a mini-batch.
-    dtype: the parameters' dtype ("float32": 4 bytes a number).
-    optimizer_slots: arrays the size of the parameters the optimizer keeps: 0 for SGD, 1 for
-      momentum, 2 for Adam.
-    members: networks trained at once (a population); all of the above is counted for each.
-    eval_examples: examples evaluated in one forward pass (a validation or test set evaluated
-      whole); 0 when evaluation is batched no larger than training.
-    eval_members: members evaluated at once (default: all of them).
-    data_bytes: data that must be copied to the device (0 for the CPU, where it already is).
-
-  Returns:
-    The estimate in bytes.
-
-  Raises:
-    InputError: bad sizes, a batch size < 1, negative counts.
-  """
-  state, activations, _ = _estimate(
-    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, eval_members
-  )
-  return state + activations + check_int("data_bytes", data_bytes, minimum=0)
 
 
 def _read_int(path: str) -> int | None:
@@ -245,7 +167,8 @@ def check_memory(
   data_bytes: int = 0,
   device: Any = None,
 ) -> int:
-  """Refuses a run that `training_bytes` says won't fit in `device`'s available memory.
+  """Refuses a run that `jaxnets._engine.memory.training_bytes` says won't fit in `device`'s
+  available memory.
 
   Fast (it reads a few system files and the device's statistics) and allocates nothing. Where
   the available memory is unknown, the check passes.
@@ -263,9 +186,10 @@ def check_memory(
       amounts and what they are made of.
     InputError: bad sizes or counts (see `training_bytes`).
   """
-  state, activations, at_batch = _estimate(
-    sizes, batch_size, dtype, optimizer_slots, members, eval_examples, eval_members
-  )
+  state, activations, training = estimate(
+    sizes, batch_size, dtype=dtype, optimizer_slots=optimizer_slots, members=members,
+    eval_examples=eval_examples, eval_members=eval_members,
+  )  # fmt: skip
   data_bytes = check_int("data_bytes", data_bytes, minimum=0)
   needed = state + activations + data_bytes
   if device is None:
@@ -277,9 +201,7 @@ def check_memory(
   if members > 1:
     what = f"a population of {members} networks {list(check_sizes(sizes))}"
   where = (
-    f"at mini-batch {batch_size}"
-    if at_batch > 0
-    else f"evaluating {eval_examples} examples at once"
+    f"at mini-batch {batch_size}" if training else f"evaluating {eval_examples} examples at once"
   )
   parts = f"parameters, gradients and optimizer state {human_bytes(state)}, activations "
   parts += f"{human_bytes(activations)} {where}"
@@ -289,34 +211,4 @@ def check_memory(
   raise OutOfMemory(
     f"{what} needs about {human_bytes(needed)} to train ({parts}) but the {platform} has "
     f"{human_bytes(available)} available; expected a smaller network or mini-batch"
-  )
-
-
-def check_fit_memory(
-  sizes: tuple[int, ...],
-  params: Any,
-  optimizer: Any,
-  batch_size: int,
-  validation: Any,
-  test: Any,
-  mesh: Any,
-  members: int = 1,
-  eval_members: int | None = None,
-) -> None:
-  """`check_memory` before `fit` (or `fit_population`, `members` networks stacked in `params`,
-  evaluated `eval_members` at a time) allocates its gradients, optimizer state and activations."""
-  leaves = jax.tree.leaves(params)
-  param_bytes = sum(a.size * a.dtype.itemsize for a in leaves)
-  state = jax.eval_shape(optimizer.init, params)  # its shapes, nothing allocated
-  state_bytes = sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(state))
-  device = mesh.devices.flat[0] if mesh is not None else jax.devices()[0]
-  check_memory(
-    sizes,
-    batch_size,
-    dtype=leaves[0].dtype,
-    optimizer_slots=round(state_bytes / param_bytes),
-    members=members,
-    eval_members=eval_members,
-    eval_examples=max([len(d.x) for d in (validation, test) if d is not None], default=0),
-    device=device,
   )

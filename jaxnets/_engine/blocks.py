@@ -15,35 +15,34 @@ products x W_1ᵀ and the Gram matrix x xᵀ run once per block, as two large pr
 A step then reads each weight matrix (twice) but writes none, where plain SGD reads and writes it
 several times (the gradient, the update): what a wide layer's step costs at a small mini-batch. It
 is the same SGD, exact in real arithmetic (float64: within 1e-11 of the plain steps, tested), its
-float32 rounding different (within float32 rounding of the plain run, tested). Used, with plain SGD
-(`jaxnets.SGD`) and the quadratic cost at mini-batches of B ≤ `BLOCK_ROWS` // 2, for:
+float32 rounding different (within float32 rounding of the plain run, tested).
+
+`choose` decides where blocks are used (`blocks="auto"`): plain SGD (`jaxnets.SGD`) and the
+quadratic cost at mini-batches of B ≤ `BLOCK_ROWS` // 2, for
   - `network_epoch`: one network with a layer of ≥ `MIN_LAYER_WEIGHTS` weights (a population of
     such networks: each member's, vmapped);
-  - `shared_shuffle_epoch`: a population whose members share one shuffle: their first layers,
-    stacked into one W_1 (M·n_1 × n_0), share their inputs; M ≥ `MIN_MEMBERS`.
-README's Speed section has the numbers.
+  - `shared_shuffle_epoch`: a population of two layers or more whose members share one shuffle:
+    their first layers, stacked into one W_1 (M·n_1 × n_0), share their inputs; M ≥ `MIN_MEMBERS`.
+docs/design.md has the measurements behind each threshold.
 """
 
 import jax
 import jax.numpy as jnp
 
-from jaxnets._checks import epoch_metrics
+from jaxnets._checks import InputError
+from jaxnets._engine.metrics import epoch_metrics
 from jaxnets.cost import quadratic_cost, targets
 from jaxnets.network import Layer, Params
-from jaxnets.sgd import minibatch_indices
+from jaxnets.sgd import SGDTransformation, minibatch_indices
 
 BLOCK_ROWS = 80
-"""About how many training rows a block holds: T = BLOCK_ROWS // B steps of B examples (8 at the
-book's B = 10; T = 4, 8, 16, 32 measured, README's Speed section)."""
+"""About how many training rows a block holds: T = BLOCK_ROWS // B steps of B examples."""
 
 MIN_MEMBERS = 2
-"""A shared-shuffle population's blocks pay from 2 members on ([784, 30, 10]: 1.3–1.5× the
-vmapped epoch at M = 2, 1.6–1.9× at 8); a population of one trains as its single run does."""
+"""The fewest members of a shared-shuffle population whose epoch runs in blocks."""
 
 MIN_LAYER_WEIGHTS = 1 << 16
-"""One network's blocks pay once a layer holds this many weights: at [784, 100, 10] (78,400) and
-[784, 1024, 1024, 10] they do (1.2–1.7× and 2.7–3.0× the plain epoch at mini-batch 10), at
-[784, 30, 10] (23,520) they do not (0.5–0.7×)."""
+"""The fewest weights of a network's largest layer for its epoch to run in blocks."""
 
 
 def block_steps(batch_size: int) -> int:
@@ -51,24 +50,45 @@ def block_steps(batch_size: int) -> int:
   return max(1, BLOCK_ROWS // batch_size)
 
 
-def _plain_sgd(optimizer, cost, batch_size: int) -> bool:
-  from jaxnets.train import SGD  # noqa: PLC0415 (train imports this module)
+def choose(
+  blocks, *, optimizer, cost, batch_size: int, params: Params, mesh=None,
+  members: int | None = None, shared: bool = False,
+) -> bool:  # fmt: skip
+  """Whether an epoch runs in blocks.
 
-  return optimizer is SGD and cost is quadratic_cost and block_steps(batch_size) >= 2
-
-
-def applies(params: Params, optimizer, cost, batch_size: int) -> bool:
-  """Whether a shared-shuffle population's epoch runs in blocks: plain SGD (`jaxnets.SGD`), the
-  quadratic cost, two layers or more, M ≥ `MIN_MEMBERS`, and T ≥ 2."""
-  members = params[0].w.shape[0]
-  return _plain_sgd(optimizer, cost, batch_size) and len(params) >= 2 and members >= MIN_MEMBERS
-
-
-def applies_to_network(params: Params, optimizer, cost, batch_size: int, mesh) -> bool:
-  """Whether one network's epoch (or each member's, of a population) runs in blocks: plain SGD,
-  the quadratic cost, T ≥ 2, no mesh, and a layer of ≥ `MIN_LAYER_WEIGHTS` weights."""
-  largest = max(layer.w.shape[-1] * layer.w.shape[-2] for layer in params)
-  return _plain_sgd(optimizer, cost, batch_size) and mesh is None and largest >= MIN_LAYER_WEIGHTS
+  Args:
+    blocks: "auto" (where they pay, by the rule above), True (wherever they can: an
+      `InputError` says why not) or False.
+    optimizer: the optax optimizer: blocks compute plain SGD's update, so only `jaxnets.SGD`'s
+      (of type `jaxnets.sgd.SGDTransformation`) runs in blocks.
+    cost: the mini-batch cost: blocks compute the quadratic cost's gradient only.
+    batch_size: the mini-batch size B.
+    params: the network (or the population, stacked).
+    mesh: a data-parallel mesh (blocks don't shard a mini-batch).
+    members: for a population, M; shared: whether its members share one shuffle.
+  """
+  if blocks not in ("auto", True, False):
+    raise InputError(f"blocks={blocks!r}; expected 'auto', True or False")
+  if blocks is False:
+    return False
+  reasons = []
+  if not isinstance(optimizer, SGDTransformation):
+    reasons.append("the optimizer jaxnets.SGD (blocks compute plain SGD's update)")
+  if cost is not quadratic_cost:
+    reasons.append("the cost jaxnets.quadratic_cost")
+  if block_steps(batch_size) < 2:
+    reasons.append(f"a mini-batch of at most {BLOCK_ROWS // 2} examples (it is {batch_size})")
+  if mesh is not None:
+    reasons.append("no data-parallel mesh")
+  if blocks is True:
+    if reasons:
+      raise InputError("blocks=True needs " + ", ".join(reasons) + "; or pass blocks='auto'")
+    return True
+  if reasons:
+    return False
+  if members is not None and shared and members >= MIN_MEMBERS and len(params) >= 2:
+    return True
+  return max(layer[0].shape[-1] * layer[0].shape[-2] for layer in params) >= MIN_LAYER_WEIGHTS
 
 
 def _population_block(carry, x_TBxI, y_TxBxO, eta_M):
@@ -126,9 +146,9 @@ def _blocks(carry, run, x_NxI, y_N, order_N, batch_size, n_out, dtype):
 
 
 def shared_shuffle_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size):
-  """One epoch of a population on a shared order (N,), in blocks; unjitted.
+  """One epoch of a population on a shared order (N,), in blocks; unjitted. Needs two layers.
 
-  Returns what `epoch_program` returns: (params, opt_state, metrics), the state's step count
+  Returns what `network_epoch` returns: (params, opt_state, metrics), the state's step count
   advanced by the epoch's steps, metrics["train_cost"] (M,) and metrics["finite"] (M,).
   """
   m, n_1, n_in = params[0].w.shape
@@ -191,7 +211,7 @@ def _network_block(carry, x_TBxI, y_TxBxO, eta):
 
 
 def network_epoch(params, opt_state, x_NxI, y_N, order_N, *, batch_size):
-  """One epoch of one network in blocks; unjitted. Returns what `epoch_program` returns:
+  """One epoch of one network in blocks; unjitted. Returns what `program.network_epoch` returns:
   (params, opt_state, metrics), the state's step count advanced by the epoch's steps."""
   n_out, dtype = params[-1].w.shape[0], params[0].w.dtype
   eta = jnp.asarray(opt_state.hyperparams["learning_rate"]).astype(dtype)

@@ -155,13 +155,13 @@ def train_config(args: argparse.Namespace) -> TrainConfig:
     etas = flags.pop("eta")
     flags.update({"eta": etas[0]} if len(etas) == 1 else {"etas": tuple(etas)})
   if getattr(args, "resume", False):
-    from jaxnets.runs import run
+    from jaxnets.runs import folder, lock, run
 
     if not hasattr(args, "out"):
       raise ConfigError("--resume needs --out, the folder of the run to continue")
     if os.path.isdir(args.out):
-      run.lock_run(args.out).release()  # a run in progress there: say so, before reading it
-    run.check_out(args.out, force=False, resume=True)
+      lock.lock_run(args.out).release()  # a run in progress there: say so, before reading it
+    folder.check_out(args.out, force=False, resume=True)
     saved = run.resume_config(args.out)
     conflicts = [
       f"--{k.replace('_', '-')} {v!r} (the run has {getattr(saved, k)!r})"

@@ -1,32 +1,24 @@
-"""SGD in blocks of steps (`jaxnets._blocked_sgd`): the same SGD as the plain steps, exactly in
+"""SGD in blocks of steps (`jaxnets._engine.blocks`): the same SGD as the plain steps, exactly in
 float64 and within float32 rounding in float32, for one wide network and for a population that
 shares a shuffle; a long epoch cut into calls takes the same blocks."""
+
+import functools
 
 import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
+from helpers import max_diff, small
 
 import jaxnets as jn
-from jaxnets import _blocked_sgd
-from jaxnets._device import run_epoch
+from jaxnets._engine import blocks, program
+from jaxnets._engine.device import run_epoch
+from jaxnets.sgd import sgd_epoch
 
 WIDE = [784, 400, 10]
 """A network with a layer of 313,600 weights, above `MIN_LAYER_WEIGHTS`: trained in blocks."""
-
-
-def small(mnist, n):
-  return jn.Dataset(mnist.train.x[:n], mnist.train.y[:n])
-
-
-def max_diff(a, b):
-  return max(float(jnp.max(jnp.abs(x - y))) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
-
-
-def plain_sgd(eta=3.0):
-  """Plain SGD as another optimizer object than `jn.SGD`: the plain steps, no blocks."""
-  return optax.inject_hyperparams(optax.sgd)(learning_rate=eta)
 
 
 def float64_run(params, data, **kw):
@@ -45,22 +37,26 @@ def off(params, exact):
 
 
 def test_which_runs_take_blocks():
+  """blocks="auto": plain SGD, the quadratic cost, mini-batches of at most 40, no mesh, and a layer
+  of at least MIN_LAYER_WEIGHTS weights (or a shared shuffle of MIN_MEMBERS or more)."""
   wide = jn.init_params(jax.random.key(0), WIDE)
   book = jn.init_params(jax.random.key(0), [784, 30, 10])
-  cost = jn.quadratic_cost
-  assert _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 10, None)
-  assert not _blocked_sgd.applies_to_network(book, jn.SGD, cost, 10, None)  # too small to pay
-  assert _blocked_sgd.applies_to_network(
-    jn.init_population(jax.random.split(jax.random.key(0), 2), [784, 100, 10]),
-    jn.SGD,
-    cost,
-    10,
-    None,
-  )
-  assert not _blocked_sgd.applies_to_network(wide, plain_sgd(), cost, 10, None)
-  assert not _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 100, None)  # T = 1
-  assert not _blocked_sgd.applies_to_network(wide, jn.SGD, cost, 10, jn.data_mesh())
-  assert _blocked_sgd.block_steps(10) == 8 and _blocked_sgd.block_steps(41) == 1
+  kw = dict(optimizer=jn.SGD, cost=jn.quadratic_cost, batch_size=10)
+  choose = functools.partial(blocks.choose, "auto")
+  assert choose(params=wide, **kw) and not choose(params=book, **kw)
+  assert 784 * 30 < blocks.MIN_LAYER_WEIGHTS <= 784 * 100
+  assert not choose(params=wide, **{**kw, "optimizer": optax.sgd(3.0)})
+  assert not choose(params=wide, **{**kw, "cost": lambda p, x, y: jn.quadratic_cost(p, x, y)})
+  assert not choose(params=wide, **{**kw, "batch_size": blocks.BLOCK_ROWS // 2 + 1})
+  assert choose(params=wide, **{**kw, "batch_size": blocks.BLOCK_ROWS // 2})
+  assert not choose(params=wide, mesh=object(), **kw)
+  pair = jn.init_population(jax.random.split(jax.random.key(0), 2), [784, 30, 10])
+  assert choose(params=pair, members=2, shared=True, **kw) and blocks.MIN_MEMBERS == 2
+  assert not choose(params=pair, members=2, shared=False, **kw)
+  assert blocks.block_steps(10) == 8 and blocks.block_steps(41) == 1
+  assert blocks.choose(True, params=book, **kw) and not blocks.choose(False, params=wide, **kw)
+  with pytest.raises(jn.InputError, match=r"^blocks=True needs a mini-batch of at most 40"):
+    blocks.choose(True, params=book, **{**kw, "batch_size": 100})
 
 
 def test_a_wide_network_in_blocks_is_the_book_sgd_exactly_in_float64(mnist):
@@ -71,10 +67,11 @@ def test_a_wide_network_in_blocks_is_the_book_sgd_exactly_in_float64(mnist):
   with jax.enable_x64(True):
     params = jn.init_params(jax.random.key(0), WIDE, dtype=jnp.float64)
     x = jnp.asarray(data.x, jnp.float64)
-    trained, _ = jn.fit(params, jn.Dataset(x, data.y), epochs=1, batch_size=10, eta=0.5,
-                        key=jax.random.key(1))  # fmt: skip
+    trained, _ = jn.fit(
+      params, jn.Dataset(x, data.y), epochs=1, batch_size=10, eta=0.5, key=jax.random.key(1)
+    )
     order = jn.epoch_order(jax.random.key(1), 0, 1005)
-    assert max_diff(trained, jn.sgd_epoch(params, x, data.y, order, 10, 0.5)) <= 1e-11
+    assert max_diff(trained, sgd_epoch(params, x, data.y, order, 10, 0.5)) <= 1e-11
 
 
 def test_members_in_blocks_equal_their_single_runs_bit_for_bit(mnist):
@@ -97,27 +94,32 @@ def test_a_wide_network_in_blocks_is_within_float32_rounding(mnist):
   data = small(mnist, 1005)
   order = jn.epoch_order(jax.random.key(1), 0, 1005)
   params = jn.init_params(jax.random.key(0), WIDE)
-  kw = dict(batch_size=10)
-  blocks = jn.train_epoch(params, jn.with_learning_rate(jn.SGD.init(params), 0.5), data.x,
-                          data.y, order, optimizer=jn.SGD, **kw)  # fmt: skip
-  plain_05 = plain_sgd(0.5)
-  plain = jn.train_epoch(params, plain_05.init(params), data.x, data.y, order, optimizer=plain_05,
-                         **kw)  # fmt: skip
+  state = jn.with_learning_rate(jn.SGD.init(params), 0.5)
+  in_blocks = jn.train_epoch(params, state, data.x, data.y, order, batch_size=10)
+  plain = jn.train_epoch(params, state, data.x, data.y, order, batch_size=10, blocks=False)
   with jax.enable_x64(True):
     p64 = jax.tree.map(lambda a: a.astype(jnp.float64), params)
-    exact = jn.sgd_epoch(p64, jnp.asarray(data.x, jnp.float64), data.y, order, 10, 0.5)
-    off_blocks = max_diff(jax.tree.map(lambda a: a.astype(jnp.float64), blocks[0]), exact)
+    exact = sgd_epoch(p64, jnp.asarray(data.x, jnp.float64), data.y, order, 10, 0.5)
+    off_blocks = max_diff(jax.tree.map(lambda a: a.astype(jnp.float64), in_blocks[0]), exact)
     off_plain = max_diff(jax.tree.map(lambda a: a.astype(jnp.float64), plain[0]), exact)
-  assert max_diff(blocks[0], plain[0]) <= 1e-5
+  assert 0 < max_diff(in_blocks[0], plain[0]) <= 1e-5
   assert off_blocks <= 2 * off_plain, (off_blocks, off_plain)
-  np.testing.assert_allclose(blocks[2]["train_cost"], plain[2]["train_cost"], rtol=1e-5)
-  assert int(blocks[1].count) == int(plain[1].count) == 101
+  np.testing.assert_allclose(in_blocks[2]["train_cost"], plain[2]["train_cost"], rtol=1e-5)
+  assert int(in_blocks[1].count) == int(plain[1].count) == 101
 
 
 def blocked_population(m):
   """m members of [784, 30, 10], which train in blocks when they share a shuffle."""
   params = jn.init_population(jax.random.split(jax.random.key(0), m), [784, 30, 10])
-  assert _blocked_sgd.applies(params, jn.SGD, jn.quadratic_cost, batch_size=10)
+  assert blocks.choose(
+    "auto",
+    optimizer=jn.SGD,
+    cost=jn.quadratic_cost,
+    batch_size=10,
+    params=params,
+    members=m,
+    shared=True,
+  )
   return params
 
 
@@ -167,9 +169,12 @@ def test_blocks_are_the_same_sgd_exactly_in_float64(mnist):
     )
     for k in (0, 7):
       single, _ = jn.fit(
-        jn.member(params, k), jn.Dataset(x, data.y), epochs=1, batch_size=10,
+        jn.member(params, k),
+        jn.Dataset(x, data.y),
+        epochs=1,
+        batch_size=10,
         key=jax.random.key(5),
-      )  # fmt: skip
+      )
       assert max_diff(jn.member(trained, k), single) <= 1e-11
 
 
@@ -181,15 +186,34 @@ def test_a_population_in_blocks_cut_into_calls_equals_one_call(mnist):
   params = blocked_population(8)
   state = jn.with_learning_rate(jax.vmap(jn.SGD.init)(params), 3.0)
   order_N = jn.epoch_order(jax.random.key(1), 0, 333)
-  kw = dict(batch_size=10, optimizer=jn.SGD)
-  whole = jn.train_population_epoch(params, state, data.x, data.y, order_N, **kw)
-  pieces = run_epoch(
-    jn.train_population_epoch, params, state, data.x, data.y, order_N, 3, 0, None, **kw
+  whole = jn.train_population_epoch(params, state, data.x, data.y, order_N, batch_size=10)
+  epoch = functools.partial(
+    program.compiled_population_epoch,
+    batch_size=10,
+    optimizer=jn.SGD,
+    cost=jn.quadratic_cost,
+    blocks=True,
   )
+  done = []
+  pieces = run_epoch(
+    epoch,
+    params,
+    state,
+    data.x,
+    data.y,
+    order_N,
+    batch_size=10,
+    steps_per_call=3,
+    wait=jax.block_until_ready,
+    within=done.append,
+  )
+  assert done == [80, 160, 240]  # 3 steps rounded up to a block of 8: calls of 80 rows
   chex.assert_trees_all_equal(pieces[0], whole[0])
   np.testing.assert_array_equal(whole[1].count, np.full(8, 34))  # 33 steps of 10, one of 3
   with jax.disable_jit():
-    eager = jn.train_population_epoch(params, state, data.x, data.y, order_N, **kw)
+    eager = jn.train_population_epoch(params, state, data.x, data.y, order_N, batch_size=10)
   chex.assert_trees_all_close(eager[0], whole[0], atol=1e-6)
-  vmapped = jn.train_population_epoch(params, state, data.x, data.y, order_N, blocks=False, **kw)
+  vmapped = jn.train_population_epoch(
+    params, state, data.x, data.y, order_N, batch_size=10, blocks=False
+  )
   chex.assert_trees_all_close(vmapped[0], whole[0], atol=1e-5)

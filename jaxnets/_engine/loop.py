@@ -1,0 +1,175 @@
+"""The loop over epochs that `jaxnets.fit` and `jaxnets.fit_population` share, with their checks.
+
+`Run.setup` checks every argument before any work and fills in the defaults (the optimizer `SGD`,
+its state, η); `Run.loop` runs the epochs. Each epoch: train it on the device (one compiled call,
+or several for a long epoch), evaluate, draw the next epoch's order on the host meanwhile, wait
+for the device once, check for NaN/Inf, record, report. The book's loop is `fit`'s docstring;
+this is how it runs without a host sync inside the epoch.
+"""
+
+import dataclasses
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jaxnets._checks import (
+  InputError,
+  TrainingDiverged,
+  check_batch_size,
+  check_dataset,
+  check_int,
+  check_params,
+)
+from jaxnets._engine.device import local_values, run_epoch, to_device
+from jaxnets.data.dataset import Dataset, as_dataset
+from jaxnets.sgd import SGD, with_learning_rate
+
+
+@dataclasses.dataclass
+class EpochLoop:
+  """The loop over epochs.
+
+  Attributes:
+    epoch: the compiled epoch, (params, opt_state, x, y, order) → (params, opt_state, metrics).
+    evaluate: (params, x, y) → (cost, correct): scalars, or one per member (correct < 0: no
+      accuracy, for regression targets).
+    order: epoch → the epoch's order, a NumPy array: (N,), or (M, N) one per member.
+    batch_size: the mini-batch size.
+    steps_per_call: None: an epoch is one call; k: calls of about k mini-batches.
+    put: arrays (a pytree) onto the device(s) the run trains on.
+  """
+
+  epoch: Callable
+  evaluate: Callable
+  order: Callable[[int], np.ndarray]
+  batch_size: int
+  steps_per_call: int | None
+  put: Callable[[Any], Any]
+
+  def run(self, params, opt_state, train, sets, epochs, start_epoch, history, on_epoch):
+    """Runs `epochs` epochs from `start_epoch`; `sets` maps "validation"/"test" to (x, y) to
+    evaluate after each. `history.append` records each epoch; `on_epoch` (if given) is told.
+    Returns (params, opt_state, history)."""
+    begin = getattr(on_epoch, "begin", None)
+    if begin is not None:
+      begin(start_epoch, start_epoch + epochs, history)
+    wait = getattr(on_epoch, "wait", None) or jax.block_until_ready
+    report = getattr(on_epoch, "within", None)
+    params, opt_state, (x_NxI, y_N) = self.put((params, opt_state, tuple(train)))
+    evals = {name: self.put(tuple(data)) for name, data in sets.items()}
+    order = self.put(self.order(start_epoch))
+    for epoch in range(start_epoch, start_epoch + epochs):
+      start = time.perf_counter()
+      within = (
+        None if report is None else lambda done, e=epoch, n=order.shape[-1]: report(e, done, n)
+      )
+      params, opt_state, metrics = run_epoch(
+        self.epoch, params, opt_state, x_NxI, y_N, order, batch_size=self.batch_size,
+        steps_per_call=self.steps_per_call, wait=wait, within=within,
+      )  # fmt: skip
+      evaluated = {name: self.evaluate(params, *data) for name, data in evals.items()}
+      if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
+        order = self.put(self.order(epoch + 1))
+      wait((metrics, evaluated))  # the epoch's one wait for the device
+      metrics, evaluated = local_values((metrics, evaluated))
+      check_finite(epoch, metrics)
+      summary = {"train_cost": metrics["train_cost"]}
+      for name, (cost, correct) in evaluated.items():
+        summary[f"{name}_cost"] = cost
+        if np.all(correct >= 0):
+          summary[f"{name}_accuracy"] = correct / evals[name][1].shape[0]
+      summary["epoch_seconds"] = time.perf_counter() - start
+      recorded = history.append(summary)
+      if on_epoch is not None:
+        on_epoch(epoch, params, opt_state, recorded)
+    return params, opt_state, history
+
+
+def check_finite(epoch: int, metrics: dict[str, np.ndarray]) -> None:
+  """Raises `TrainingDiverged` if the epoch's cost or params went NaN or infinite."""
+  finite = np.asarray(metrics["finite"])
+  if finite.all():
+    return
+  cost = np.asarray(metrics["train_cost"])
+  if finite.ndim == 0:
+    raise TrainingDiverged(
+      f"epoch {epoch}: the training cost is {float(cost)} or the params hold NaN/Inf; the "
+      "parameters from the end of the previous epoch are the last good ones (try a smaller eta)"
+    )
+  bad = np.flatnonzero(~finite).tolist()
+  raise TrainingDiverged(
+    f"epoch {epoch}: member(s) {bad} of {finite.size} diverged (training cost "
+    f"{', '.join(str(float(c)) for c in cost[bad])}, or NaN/Inf in the params); the parameters "
+    "from the end of the previous epoch are the last good ones (try a smaller eta for them)",
+    members=bad,
+  )
+
+
+@dataclasses.dataclass
+class Run:
+  """What `fit` and `fit_population` share: their checks and defaults (`setup`) and their loop."""
+
+  train: Dataset
+  sets: dict[str, Dataset]
+  optimizer: Any
+  opt_state: Any
+  epochs: int
+  batch_size: int
+  start_epoch: int
+  mesh: Mesh | None
+  steps_per_call: int | None
+  on_epoch: Callable | None
+
+  @classmethod
+  def setup(cls, params, train, validation, test, epochs, batch_size, eta, optimizer, opt_state,
+            start_epoch, mesh, steps_per_call, on_epoch, init, network=None) -> "Run":  # fmt: skip
+    """Checks everything before any work; the optimizer, its state and η."""
+    network = params if network is None else network
+    sizes = check_params(network)
+    dtype = network[0][0].dtype
+    train = as_dataset(train, "training")
+    sets = {
+      k: as_dataset(d, k) for k, d in (("validation", validation), ("test", test)) if d is not None
+    }
+    check_int("epochs", epochs, minimum=0)
+    check_int("start_epoch", start_epoch, minimum=0)
+    if steps_per_call is not None:
+      check_int("steps_per_call", steps_per_call, minimum=1)
+    if on_epoch is not None and not callable(on_epoch):
+      raise InputError(
+        f"on_epoch={on_epoch!r}; expected a function (epoch, params, state, metrics)"
+      )
+    for name, data in (("training", train), *sets.items()):
+      check_dataset(sizes, data, name)
+    check_batch_size(batch_size, len(train.x), mesh.size if mesh is not None else 1)
+    train, *rest = (Dataset(_as(d.x, dtype), d.y) for d in (train, *sets.values()))
+    if optimizer is None:
+      optimizer, eta = SGD, (3.0 if eta is None and opt_state is None else eta)
+    if opt_state is None:
+      opt_state = init(optimizer, params)
+    if eta is not None:
+      opt_state = with_learning_rate(opt_state, eta)
+    return cls(train, dict(zip(sets, rest)), optimizer, opt_state, epochs, batch_size, start_epoch,
+               mesh, steps_per_call, on_epoch)  # fmt: skip
+
+  def loop(self, params, *, epoch, evaluate, order, history, put=None):
+    """Runs the epochs (`jaxnets._engine.loop.EpochLoop`); returns (params, history)."""
+    if put is None and self.mesh is not None:
+      put = functools.partial(jax.device_put, device=NamedSharding(self.mesh, PartitionSpec()))
+    loop = EpochLoop(epoch, evaluate, order, self.batch_size, self.steps_per_call,
+                     put or (lambda tree: jax.tree.map(to_device, tree)))  # fmt: skip
+    params, _, history = loop.run(params, self.opt_state, self.train, self.sets, self.epochs,
+                                  self.start_epoch, history, self.on_epoch)  # fmt: skip
+    return params, history
+
+
+def _as(x, dtype):
+  """Inputs in the parameters' dtype (read-only NumPy arrays stay in place where they have it)."""
+  if isinstance(x, jax.Array):
+    return x.astype(dtype)
+  return np.asarray(x) if np.asarray(x).dtype == dtype else np.asarray(x).astype(dtype)
