@@ -57,6 +57,7 @@ def minibatch_gradient(params: Params, x: ArrayLike, y: ArrayLike) -> Params:
     x: a mini-batch of inputs, shape (m, n_in).
     y: integer labels (m,), or real targets (m, n_out).
   """
+  check_params(params)
   return jax.grad(quadratic_cost)(params, x, y)
 
 
