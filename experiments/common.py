@@ -20,10 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import jaxnets as jn  # noqa: E402
-from jaxnets.runs import (
-  population_keys,  # noqa: E402, F401  (seeds keyed as `train --seeds`)
-  write_atomic,  # noqa: E402
-)
+from jaxnets.bench.machine import cpu_info, describe_cpu  # noqa: E402
+from jaxnets.runs import population_keys, write_atomic  # noqa: E402, F401  (population_keys: seeds keyed as `train --seeds`)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -98,6 +96,17 @@ def parse_args(
   args.name = name
   args.start = time.perf_counter()
   return args
+
+
+def quick_note(args, quick: str, full: str) -> None:
+  """With --quick, says how small the run is before any of its numbers: "quick: 2 epochs on
+  10,000 training examples, 3 seeds (the full run: ...)", printed now and with the table."""
+  if args.quick:
+    args.quick_note = (
+      f"quick: {quick} (the full run: {full}); a smoke test, its numbers not comparable with "
+      "the book's"
+    )
+    print(args.quick_note, flush=True)
 
 
 def mean_sd(values) -> tuple[float, float]:
@@ -185,8 +194,14 @@ def _jsonable(value):
 
 
 def machine() -> dict:
-  """What the numbers were measured on."""
+  """What the numbers were measured on: the CPU (model, family, model number, cores, vector
+  extensions), the platform, JAX's version and backend."""
+  cpu = cpu_info()
   return {
+    "cpu": describe_cpu(cpu),
+    "cpu_model": cpu["model_name"],
+    "cpu_family": cpu["family"],
+    "cpu_model_number": cpu["model"],
     "platform": platform.platform(),
     "processor": platform.processor() or platform.machine(),
     "cpu_count": os.cpu_count(),
@@ -227,7 +242,7 @@ def finish(args, results: dict, figures: dict, headers: list[str], rows: list[li
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
     write_atomic(args.out / f"{name}.png", buffer.getvalue())
-  mode = " (quick)" if args.quick else ""
+  mode = f" ({getattr(args, 'quick_note', 'quick')})" if args.quick else ""
   seeds = f"seed {args.seed}"
   if hasattr(args, "seeds"):
     seeds = f"seeds {args.seeds[0]}–{args.seeds[-1]}, {args.shuffle} shuffles"

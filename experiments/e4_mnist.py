@@ -25,6 +25,11 @@ NETS = {"784-30-10": [784, 30, 10], "784-100-10": [784, 100, 10]}
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv, seeds=(10, 3))
   epochs, n_train = (2, 10_000) if args.quick else (30, None)
+  common.quick_note(
+    args,
+    f"2 epochs on 10,000 of the 50,000 training examples, {args.n_seeds} seeds",
+    "30 epochs on all 50,000, 10 seeds",
+  )
   mnist = jn.load_mnist()
   train = common.subset(mnist.train, n_train)
   init_keys, shuffle_keys = common.population_keys(args.seeds, args.shared_shuffle)

@@ -62,6 +62,11 @@ def sweep(sizes, etas, args, train, test, epochs) -> list[dict]:
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv, seeds=(10, 2), shared_shuffle=True)
   epochs, n_train = (2, 10_000) if args.quick else (30, None)
+  common.quick_note(
+    args,
+    f"2 epochs on 10,000 of the 50,000 training examples, {args.n_seeds} seeds",
+    "30 epochs on all 50,000, 10 seeds",
+  )
   mnist = jn.load_mnist()
   train = common.subset(mnist.train, n_train)
   results = {

@@ -38,6 +38,7 @@ def early_stopping(val_acc_E, patience):
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv)
   epochs = 30 if args.quick else 400
+  common.quick_note(args, "30 epochs", "400 epochs")
   mnist = jn.load_mnist()
   train = common.subset(mnist.train, 1000)
   init_key, shuffle_key = common.seed_keys(args.seed)

@@ -40,6 +40,7 @@ def moons(rng, n, noise=0.1):
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv)
   epochs = 100 if args.quick else 1000
+  common.quick_note(args, "100 epochs", "1000 epochs")
   rng = np.random.default_rng(args.seed)
   init_key, shuffle_key = common.seed_keys(args.seed)
 

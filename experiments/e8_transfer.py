@@ -52,6 +52,11 @@ def digits(data: jn.Dataset, lo: int) -> jn.Dataset:
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv, seeds=(10, 3))
   pre_epochs, pre_n, epochs = (1, 5_000, 20) if args.quick else (10, None, 60)
+  common.quick_note(
+    args,
+    f"pre-training 1 epoch on 5,000 examples, then 20 epochs; {args.n_seeds} seeds",
+    "pre-training 10 epochs on all 50,000, then 60 epochs; 10 seeds",
+  )
   mnist = jn.load_mnist()
   source = common.subset(digits(mnist.train, 0), pre_n)
   target_pool, target_test = digits(mnist.train, 5), digits(mnist.test, 5)

@@ -71,6 +71,7 @@ def run(batch_size, chunks, test, seconds, seed):
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv)
   seconds = 1.0 if args.quick else 10.0
+  common.quick_note(args, "1 s of training per mini-batch size", "10 s each")
   mnist = jn.load_mnist()
   x, y = mnist.train
   chunks = [

@@ -180,6 +180,11 @@ def compare(f32: dict, f64: dict, runs: dict) -> dict:
 def main(argv=None) -> dict:
   args = common.parse_args(NAME, __doc__, argv, seeds=(32, 3))
   epochs, n_train, n_probe = (2, 2_000, 10) if args.quick else (30, None, 100)
+  common.quick_note(
+    args,
+    f"2 epochs on 2,000 of the 50,000 training examples, {args.n_seeds} seeds",
+    "30 epochs on all 50,000, 32 seeds",
+  )
   mnist = jn.load_mnist()
   data = {"train": common.subset(mnist.train, n_train), "test": mnist.test}
   init_keys, shuffle_keys = common.population_keys(args.seeds, args.shared_shuffle)

@@ -17,11 +17,13 @@ __all__ = ["History", "PopulationHistory"]
 @dataclasses.dataclass
 class History:
   """Per-epoch metrics of one network's run, one float per epoch: "train_cost" (the mean of the
-  epoch's mini-batch costs), "validation_cost", "validation_accuracy", "test_cost",
-  "test_accuracy" (fractions) and "epoch_seconds". A set that was not given, and the accuracy of
-  regression targets, have no values (their lists stay empty)."""
+  epoch's mini-batch costs), "train_accuracy" (on the whole training set after the epoch, where
+  `fit(train_accuracy=True)` asks for it), "validation_cost", "validation_accuracy", "test_cost",
+  "test_accuracy" (fractions) and "epoch_seconds". A set that was not given, a metric not asked
+  for, and the accuracy of regression targets have no values (their lists stay empty)."""
 
   train_cost: list = dataclasses.field(default_factory=list)
+  train_accuracy: list = dataclasses.field(default_factory=list)
   validation_cost: list = dataclasses.field(default_factory=list)
   validation_accuracy: list = dataclasses.field(default_factory=list)
   test_cost: list = dataclasses.field(default_factory=list)

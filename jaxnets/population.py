@@ -163,6 +163,7 @@ def fit_population(
   history: PopulationHistory | None = None,
   on_epoch: Callable | None = None,
   steps_per_call: int | None = None,
+  train_accuracy: bool = False,
 ) -> tuple[Params, PopulationHistory]:
   """Trains every network of a population by mini-batch SGD at once, evaluating after every epoch.
 
@@ -174,8 +175,8 @@ def fit_population(
     eta: the learning rate η: one for all, or a sequence of one per member; set in the
       optimizer's state (default 3.0 for the default optimizer, else the optimizer's own).
     epochs, batch_size, optimizer, opt_state, validation, test, start_epoch, cost, blocks,
-      on_epoch, steps_per_call: as for `fit`; the optimizer is the same for every member, the
-      metrics given to `on_epoch` hold one value per member.
+      on_epoch, steps_per_call, train_accuracy: as for `fit`; the optimizer is the same for
+      every member, the metrics given to `on_epoch` hold one value per member.
     history: a prior run's `PopulationHistory`, extended in place and returned.
 
   Returns:
@@ -191,12 +192,12 @@ def fit_population(
   run = Run.setup(
     params, train, validation, test, epochs, batch_size, eta, optimizer, opt_state, start_epoch,
     None, steps_per_call, on_epoch, init=lambda o, p: jax.vmap(o.init)(p),
-    network=member_shapes(params),
+    network=member_shapes(params), train_accuracy=train_accuracy,
   )  # fmt: skip
   shared = keys.ndim == 0
   options = population_options(params, run.optimizer, cost, batch_size, blocks, shared)
   n = len(run.train.x)
-  n_eval = max([len(d.x) for d in run.sets.values()], default=0)
+  n_eval = max([len(d.x) for d in run.sets.values()] + [n if train_accuracy else 0])
   words = [key_words(k) for k in (keys[None] if shared else keys)]
 
   def order(epoch: int) -> np.ndarray:

@@ -140,6 +140,7 @@ def fit(
   history: History | None = None,
   on_epoch: Callable | None = None,
   steps_per_call: int | None = None,
+  train_accuracy: bool = False,
 ) -> tuple[Params, History]:
   """Trains a network by mini-batch SGD, evaluating after every epoch.
 
@@ -154,15 +155,19 @@ def fit(
     optimizer: an optax optimizer; default `SGD`.
     opt_state: the optimizer's state to continue from (resuming); default a fresh one.
     validation, test: evaluated after each epoch where given.
+    train_accuracy: also evaluate the whole training set's accuracy after each epoch (a
+      forward pass over it: on the book's run about a fifth of an epoch's time more).
     start_epoch: the index of the first epoch (resuming a run).
     mesh: a `Mesh` with one axis "batch": data-parallel training over its devices.
     cost: the mini-batch cost each step differentiates; default `quadratic_cost`.
     blocks: whether epochs run in blocks of steps: "auto", True or False (see `train_epoch`).
     history: a prior run's metrics, extended in place by this run's epochs and returned.
     on_epoch: called after each epoch with (epoch, params, opt_state, that epoch's metrics). If
-      it has them, `begin(start_epoch, end_epoch, history)` is called once every argument has been
-      checked, `within(epoch, examples done, n)` after each call of a long epoch, and
-      `wait(arrays)` instead of `jax.block_until_ready` (`jaxnets.runs.Recorder` has all three).
+      it has them, `begin(start_epoch, end_epoch, history, settings)` is called once every
+      argument has been checked (`settings`: what the run is, JSON-ready: sizes, dtype, epochs,
+      batch_size, eta, the sets' sizes), `within(epoch, examples done, n)` after each call of a
+      long epoch, and `wait(arrays)` instead of `jax.block_until_ready`
+      (`jaxnets.runs.Recorder` has all three).
     steps_per_call: None: an epoch is one compiled call; k: calls of about k mini-batches, the
       same steps in the same order (for progress within a long epoch).
 
@@ -178,7 +183,7 @@ def fit(
   key = check_key(key)
   run = Run.setup(
     params, train, validation, test, epochs, batch_size, eta, optimizer, opt_state, start_epoch,
-    mesh, steps_per_call, on_epoch, init=lambda o, p: o.init(p),
+    mesh, steps_per_call, on_epoch, init=lambda o, p: o.init(p), train_accuracy=train_accuracy,
   )  # fmt: skip
   options = epoch_options(params, batch_size, run.optimizer, cost, mesh, blocks)
   words, n = key_words(key), len(run.train.x)

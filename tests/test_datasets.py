@@ -374,8 +374,26 @@ def test_unreachable_probe_gives_up_on_a_host_that_hangs(monkeypatch):
 @pytest.mark.parametrize(
   "name, message",
   [
-    ("fashon_mnist", r"'fashon_mnist' is not the bundled 'mnist', .* Did you mean fashion_mnist"),
-    ("emnist/digitz", r"'emnist/digitz': .* Did you mean emnist/digits"),
+    (
+      "fashon_mnist",
+      r"'fashon_mnist' is not the bundled 'mnist', .*; did you mean the TFDS dataset "
+      r"'fashion_mnist'\?$",
+    ),
+    (
+      "fashion-mnist",
+      r"^dataset 'fashion-mnist' is not the bundled 'mnist', .*; did you mean the TFDS dataset "
+      r"'fashion_mnist'\?$",
+    ),
+    (
+      "mnsit",
+      r"'mnsit' is not .*; did you mean 'mnist' \(bundled with jaxnets\), or the TFDS datasets "
+      r"'kmnist' or 'emnist'\?$",
+    ),
+    (
+      "emnist/digitz",
+      r"^dataset 'emnist/digitz': the TFDS dataset 'emnist' has no config 'digitz'; did you mean "
+      r"'emnist/digits', ",
+    ),
     ("imdb_reviews", r"has text of object .*; expected an image-classification dataset"),
   ],
 )
@@ -387,5 +405,5 @@ def test_unknown_or_unsuitable_tfds_names(tmp_path, name, message):
 def test_unknown_dataset_on_the_command_line(capsys):
   assert main(["train", "--dataset", "kmnistt", "--epochs", "1"]) == 2
   err = capsys.readouterr().err
-  assert err.startswith("error: dataset 'kmnistt' is not") and "Did you mean kmnist" in err
+  assert err.startswith("error: dataset 'kmnistt' is not") and "datasets 'kmnist' or" in err
   assert err.count("\n") == 1

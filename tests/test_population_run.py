@@ -133,5 +133,6 @@ def test_the_epoch_line_of_a_population():
     10_000,
   )  # fmt: skip
   assert line == (
-    "Epoch 3: test 92.50% ± 3.54% (90.00%–95.00%)  validation 92.00%  cost 0.2000 ± 0.1414  1.50 s"
+    "Epoch 3: test 92.50% ± 3.54% (90.00%–95.00%), validation 92.00% (mean), training cost "
+    "0.2000 ± 0.1414, 1.50 s"
   )

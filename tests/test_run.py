@@ -190,7 +190,8 @@ def test_nan_stops_the_run_naming_the_epoch_and_keeps_the_last_checkpoint(
     (["--reinit-output"], "reinit_output=true needs init_from"),
     (
       ["--dataset", "cifar"],
-      "dataset 'cifar' is not the bundled 'mnist', an IDX folder or a TFDS dataset",
+      "dataset 'cifar' is not the bundled 'mnist', a .csv or .npz file, an IDX folder or a TFDS "
+      "dataset",
     ),
   ],
 )

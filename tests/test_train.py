@@ -209,8 +209,9 @@ class Listener:
   def __init__(self):
     self.calls = []
 
-  def begin(self, start, end, history):
+  def begin(self, start, end, history, settings):
     self.calls.append(("begin", start, end, type(history).__name__))
+    self.settings = settings
 
   def within(self, epoch, done, n):
     self.calls.append(("within", epoch, done, n))
@@ -235,6 +236,11 @@ def test_a_long_epoch_cut_into_calls_is_the_same_epoch(mnist):
   chex.assert_trees_all_equal(cut, whole)
   np.testing.assert_allclose(cut_history.train_cost, whole_history.train_cost, rtol=1e-6)
   assert listener.calls[0] == ("begin", 3, 5, "History")
+  assert listener.settings == {
+    "sizes": [784, 30, 10], "dtype": "float32", "epochs": 5, "start_epoch": 3, "batch_size": 10,
+    "eta": 3.0, "optimizer": "jaxnets.SGD", "train_examples": 1005, "test_examples": 50,
+    "train_accuracy": False,
+  }  # fmt: skip
   within = [c for c in listener.calls if c[0] == "within"]
   # 30 steps rounded up to whole blocks of 8: calls of 320, 320, then the 365 rows left
   assert [c[2] for c in within if c[1] == 3] == [320, 640]

@@ -51,17 +51,20 @@ class EpochLoop:
   steps_per_call: int | None
   put: Callable[[Any], Any]
 
-  def run(self, params, opt_state, train, sets, epochs, start_epoch, history, on_epoch):
-    """Runs `epochs` epochs from `start_epoch`; `sets` maps "validation"/"test" to (x, y) to
-    evaluate after each. `history.append` records each epoch; `on_epoch` (if given) is told.
+  def run(self, params, opt_state, train, sets, epochs, start_epoch, history, on_epoch, settings):
+    """Runs `epochs` epochs from `start_epoch`; `sets` maps "validation"/"test" (and "train", for
+    its accuracy alone) to (x, y) to evaluate after each. `history.append` records each epoch;
+    `on_epoch` (if given) is told, and its `begin` gets `settings` (what the run is).
     Returns (params, opt_state, history)."""
     begin = getattr(on_epoch, "begin", None)
     if begin is not None:
-      begin(start_epoch, start_epoch + epochs, history)
+      begin(start_epoch, start_epoch + epochs, history, settings)
     wait = getattr(on_epoch, "wait", None) or jax.block_until_ready
     report = getattr(on_epoch, "within", None)
     params, opt_state, (x_NxI, y_N) = self.put((params, opt_state, tuple(train)))
-    evals = {name: self.put(tuple(data)) for name, data in sets.items()}
+    evals = {name: self.put(tuple(data)) for name, data in sets.items() if name != "train"}
+    if "train" in sets:  # the training set's accuracy after the epoch: its arrays, already put
+      evals = {"train": (x_NxI, y_N), **evals}
     order = self.put(self.order(start_epoch))
     for epoch in range(start_epoch, start_epoch + epochs):
       start = time.perf_counter()
@@ -79,8 +82,10 @@ class EpochLoop:
       metrics, evaluated = local_values((metrics, evaluated))
       check_finite(epoch, metrics)
       summary = {"train_cost": metrics["train_cost"]}
-      for name, (cost, correct) in evaluated.items():
-        summary[f"{name}_cost"] = cost
+      for name in evals:  # in their order (a pytree's dict comes back sorted)
+        cost, correct = evaluated[name]
+        if name != "train":  # "train_cost" is the epoch's mean mini-batch cost
+          summary[f"{name}_cost"] = cost
         if np.all(correct >= 0):
           summary[f"{name}_accuracy"] = correct / evals[name][1].shape[0]
       summary["epoch_seconds"] = time.perf_counter() - start
@@ -124,10 +129,13 @@ class Run:
   mesh: Mesh | None
   steps_per_call: int | None
   on_epoch: Callable | None
+  train_accuracy: bool
+  settings: dict[str, Any]
 
   @classmethod
   def setup(cls, params, train, validation, test, epochs, batch_size, eta, optimizer, opt_state,
-            start_epoch, mesh, steps_per_call, on_epoch, init, network=None) -> "Run":  # fmt: skip
+            start_epoch, mesh, steps_per_call, on_epoch, init, network=None,
+            train_accuracy=False) -> "Run":  # fmt: skip
     """Checks everything before any work; the optimizer, its state and η."""
     network = params if network is None else network
     sizes = check_params(network)
@@ -144,18 +152,34 @@ class Run:
       raise InputError(
         f"on_epoch={on_epoch!r}; expected a function (epoch, params, state, metrics)"
       )
+    if not isinstance(train_accuracy, bool):
+      raise InputError(f"train_accuracy={train_accuracy!r}; expected True or False")
     for name, data in (("training", train), *sets.items()):
       check_dataset(sizes, data, name)
     check_batch_size(batch_size, len(train.x), mesh.size if mesh is not None else 1)
     train, *rest = (Dataset(_as(d.x, dtype), d.y) for d in (train, *sets.values()))
+    default = optimizer is None
     if optimizer is None:
       optimizer, eta = SGD, (3.0 if eta is None and opt_state is None else eta)
     if opt_state is None:
       opt_state = init(optimizer, params)
     if eta is not None:
       opt_state = with_learning_rate(opt_state, eta)
-    return cls(train, dict(zip(sets, rest)), optimizer, opt_state, epochs, batch_size, start_epoch,
-               mesh, steps_per_call, on_epoch)  # fmt: skip
+    sets = dict(zip(sets, rest))
+    settings = {
+      "sizes": list(sizes),
+      "dtype": str(dtype),
+      "epochs": start_epoch + epochs,
+      "start_epoch": start_epoch,
+      "batch_size": batch_size,
+      "eta": _learning_rate(opt_state),
+      "optimizer": "jaxnets.SGD" if default or optimizer is SGD else "custom",
+      "train_examples": len(train.x),
+      **{f"{name}_examples": len(data.x) for name, data in sets.items()},
+      "train_accuracy": train_accuracy,
+    }
+    return cls(train, sets, optimizer, opt_state, epochs, batch_size, start_epoch, mesh,
+               steps_per_call, on_epoch, train_accuracy, settings)  # fmt: skip
 
   def loop(self, params, *, epoch, evaluate, order, history, put=None):
     """Runs the epochs (`jaxnets._engine.loop.EpochLoop`); returns (params, history)."""
@@ -163,9 +187,18 @@ class Run:
       put = functools.partial(jax.device_put, device=NamedSharding(self.mesh, PartitionSpec()))
     loop = EpochLoop(epoch, evaluate, order, self.batch_size, self.steps_per_call,
                      put or (lambda tree: jax.tree.map(to_device, tree)))  # fmt: skip
-    params, _, history = loop.run(params, self.opt_state, self.train, self.sets, self.epochs,
-                                  self.start_epoch, history, self.on_epoch)  # fmt: skip
+    sets = {"train": self.train, **self.sets} if self.train_accuracy else self.sets
+    params, _, history = loop.run(
+      params, self.opt_state, self.train, sets, self.epochs, self.start_epoch, history,
+      self.on_epoch, self.settings,
+    )  # fmt: skip
     return params, history
+
+
+def _learning_rate(opt_state) -> Any:
+  """η as the optimizer's state holds it: a float, a list of one per member, or None."""
+  rate = getattr(opt_state, "hyperparams", {}).get("learning_rate")
+  return None if rate is None else np.asarray(rate).tolist()
 
 
 def _as(x, dtype):

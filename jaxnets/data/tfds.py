@@ -1,18 +1,21 @@
 """tensorflow-datasets image-classification datasets, read without TensorFlow where possible."""
 
-import difflib
+import contextlib
 import functools
 import importlib.util
+import logging
 import os
 import socket
 import threading
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 
 import numpy as np
 
 from jaxnets.data.dataset import DataError, Splits
+from jaxnets.data.names import NAME, close_matches, unknown
 from jaxnets.data.splits import _split
 
 PROBE_SECONDS = 3.0
@@ -62,20 +65,17 @@ def _import_tfds():
   return tfds
 
 
-def _close_matches(tfds, name: str) -> str:
-  """' Did you mean ...?' for an unknown dataset (or config) name, or ''."""
-  base, _, config = name.partition(":")[0].partition("/")
-  if config:
-    try:
-      configs = [f"{base}/{c}" for c in tfds.builder_cls(base).builder_configs]
-    except Exception:  # noqa: BLE001 (an unknown base name: suggest datasets instead)
-      configs = []
-    if configs:
-      matches = difflib.get_close_matches(name, configs, n=5, cutoff=0.5) or configs[:10]
-      return f" Did you mean {', '.join(matches)}?"
-  names = list(tfds.list_builders(with_community_datasets=False)) + ["mnist", "idx:PATH"]
-  matches = difflib.get_close_matches(base.lower().replace("-", "_"), names, n=5, cutoff=0.6)
-  return f" Did you mean {', '.join(matches)}?" if matches else ""
+@contextlib.contextmanager
+def _quiet_absl() -> Iterator[None]:
+  """TFDS's absl warnings (e.g. about a dataset folder not yet prepared) held back: whatever
+  matters reaches the user as a `DataError`."""
+  logger = logging.getLogger("absl")
+  level = logger.level
+  logger.setLevel(logging.ERROR)
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
 
 
 def _builder(tfds, name: str, data_dir: str):
@@ -84,16 +84,19 @@ def _builder(tfds, name: str, data_dir: str):
       return tfds.builder_from_directory(name)
     except Exception as e:
       raise DataError(f"prepared TFDS dataset folder {name!r} can't be read: {e}") from e
+  if not NAME.fullmatch(name):
+    raise unknown(tfds, name, data_dir)
   try:
     return tfds.builder(name, data_dir=data_dir)
   except tfds.core.DatasetNotFoundError as e:
-    raise DataError(
-      f"dataset {name!r} is not the bundled 'mnist', an IDX folder or a TFDS dataset (nor a "
-      f"dataset prepared in {data_dir!r}).{_close_matches(tfds, name)}"
-    ) from e
+    raise unknown(tfds, name, data_dir) from e
   except (ValueError, AssertionError) as e:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise DataError(f"TFDS dataset {name!r}: {first}.{_close_matches(tfds, name)}") from e
+    base, _, config = name.partition(":")[0].partition("/")
+    if config and base in tfds.list_builders(with_community_datasets=False):
+      why = f"the TFDS dataset {base!r} has no config {config!r}"
+    else:
+      why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise DataError(f"dataset {name!r}: {why}{close_matches(tfds, name)}") from e
 
 
 def _image_label_keys(tfds, builder, name: str) -> tuple[str, str]:
@@ -252,6 +255,11 @@ def _read_split(tfds, builder, name: str, split: str, keys: tuple[str, str]):
 
 @functools.lru_cache(maxsize=4)
 def _load_tfds_cached(name: str, data_dir: str, validation_size: int | None) -> Splits:
+  with _quiet_absl():
+    return _load(name, data_dir, validation_size)
+
+
+def _load(name: str, data_dir: str, validation_size: int | None) -> Splits:
   tfds = _import_tfds()
   builder = _builder(tfds, name, data_dir)
   keys = _image_label_keys(tfds, builder, name)

@@ -5,6 +5,19 @@ import os
 import jax
 
 
+def default_cache_dir() -> str:
+  """`$JAXNETS_CACHE_DIR`, else `$XDG_CACHE_HOME/jaxnets/jax`, else `~/.cache/jaxnets/jax`."""
+  base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+  return os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
+
+
+CACHE_HELP = (
+  f"Compiled programs are cached in {default_cache_dir()} ($JAXNETS_CACHE_DIR to move it), so "
+  "that a second run skips compiling; JAXNETS_COMPILATION_CACHE=0 turns the cache off."
+)
+"""What `train --help` says of the cache."""
+
+
 def enable_compilation_cache(path: str | None = None) -> str | None:
   """Turns on JAX's persistent compilation cache for every jitted function.
 
@@ -22,8 +35,7 @@ def enable_compilation_cache(path: str | None = None) -> str | None:
   if configured:
     return str(configured)
   if path is None:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = os.environ.get("JAXNETS_CACHE_DIR") or os.path.join(base, "jaxnets", "jax")
+    path = default_cache_dir()
   try:
     os.makedirs(path, exist_ok=True)
   except OSError:

@@ -44,7 +44,8 @@ class TrainConfig:
     seed: seeds the initial weights and every epoch's shuffle.
     init: "normal" (N(0, 1), the book's) or "scaled" (N(0, 1)/√n_in) initial weights.
     optimizer: "sgd" (the book's), "momentum" (SGD with momentum 0.9) or "adam".
-    dataset: which data to train on: "mnist" (bundled), "idx:PATH", or a TFDS name.
+    dataset: which data to train on: "mnist" (bundled), a .csv or .npz file, "idx:PATH", or a
+      TFDS name.
     data_dir: where TFDS datasets are looked for (None: $TFDS_DATA_DIR, else
       ~/tensorflow_datasets).
     train_size: use only the first `train_size` training examples (None: all of them).
@@ -57,6 +58,11 @@ class TrainConfig:
     shared_shuffle: every member of a population takes the same mini-batches (the first
       seed's shuffle), which batches their products: faster, rounding differs from single runs.
     dtype: "float32" (default) or "float64" (the book's NumPy arithmetic; JAX's x64 mode).
+    label_column: a .csv dataset's label column: a header name, or a number from 1 (the first,
+      the default; -1 the last).
+    targets: a .csv dataset's regression target columns (names or numbers), instead of labels.
+    scale: a .csv or .npz dataset's inputs are divided by this (255 for pixels 0..255).
+    train_accuracy: also evaluate the training set's accuracy after every epoch.
   """
 
   sizes: tuple[int, ...] = (784, 30, 10)
@@ -77,6 +83,10 @@ class TrainConfig:
   etas: tuple[float, ...] | None = None
   shared_shuffle: bool = False
   dtype: Literal["float32", "float64"] = "float32"
+  label_column: int | str | None = None
+  targets: tuple[int | str, ...] | None = None
+  scale: float | None = None
+  train_accuracy: bool = False
 
   def __post_init__(self):
     try:
@@ -105,7 +115,8 @@ class TrainConfig:
         raise ConfigError(f"{name}={getattr(self, name)!r}; expected a path")
     if self.dtype not in ("float32", "float64"):
       raise ConfigError(f"dtype={self.dtype!r}; expected one of ['float32', 'float64']")
-    for name in ("reinit_output", "data_parallel", "shared_shuffle"):
+    self._check_file_options()
+    for name in ("reinit_output", "data_parallel", "shared_shuffle", "train_accuracy"):
       if not isinstance(getattr(self, name), bool):
         raise ConfigError(f"{name}={getattr(self, name)!r}; expected true or false")
     if self.shared_shuffle and not self.is_population:
@@ -121,6 +132,45 @@ class TrainConfig:
       raise ConfigError(
         "reinit_output=true needs init_from (the network whose hidden layers are kept)"
       )
+
+  @property
+  def is_file(self) -> bool:
+    """Whether the dataset is a .csv or .npz file of the user's."""
+    return os.path.splitext(self.dataset)[1].lower() in (".csv", ".npz")
+
+  def _check_file_options(self) -> None:
+    def column(v):
+      if isinstance(v, bool) or not isinstance(v, (int, str)) or v in ("", 0):
+        raise ConfigError(
+          f"column {v!r}; expected a header name or a column number from 1 (the first), or "
+          "negative from -1 (the last)"
+        )
+      return v
+
+    if self.label_column is not None:
+      column(self.label_column)
+    if self.targets is not None:
+      if not isinstance(self.targets, (list, tuple)) or not self.targets:
+        raise ConfigError(f"targets={self.targets!r}; expected a non-empty list of columns")
+      object.__setattr__(self, "targets", tuple(column(v) for v in self.targets))
+      if self.label_column is not None:
+        raise ConfigError("label_column and targets name the outputs twice; expected one")
+    if self.scale is not None:
+      if (
+        isinstance(self.scale, bool)
+        or not isinstance(self.scale, (int, float))
+        or not (0 < self.scale < float("inf"))
+      ):
+        raise ConfigError(f"scale={self.scale!r}; expected a finite number > 0 (255 for pixels)")
+      object.__setattr__(self, "scale", float(self.scale))
+    given = [n for n in ("label_column", "targets", "scale") if getattr(self, n) is not None]
+    if given and isinstance(self.dataset, str) and not self.is_file:
+      raise ConfigError(
+        f"{', '.join(given)} {'applies' if len(given) == 1 else 'apply'} to a .csv or .npz "
+        f"dataset; dataset={self.dataset!r} is not one"
+      )
+    if self.targets is not None and os.path.splitext(self.dataset)[1].lower() == ".npz":
+      raise ConfigError("targets choose a .csv file's columns; an npz's y holds its targets")
 
   @property
   def members(self) -> list[tuple[int, float]]:
@@ -143,7 +193,7 @@ class TrainConfig:
   def to_dict(self) -> dict[str, Any]:
     d = dataclasses.asdict(self)
     d["sizes"] = list(self.sizes)
-    for name in ("seeds", "etas"):
+    for name in ("seeds", "etas", "targets"):
       if d[name] is not None:
         d[name] = list(d[name])
     return d

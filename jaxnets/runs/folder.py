@@ -11,7 +11,16 @@ from collections.abc import Iterator
 from jaxnets._checks import InputError
 from jaxnets.runs.lock import LOCK_FILE, lock_run
 
-RUN_FILES = ("config.json", "checkpoint.npz", "metrics.json", "curves.png", "params.npz")
+RUN_FILES = (
+  "config.json",
+  "checkpoint.npz",
+  "metrics.json",
+  "curves.png",
+  "params.npz",
+  "weights.png",
+  "mistakes.png",
+  "confusion.png",
+)
 """The files a run writes into its folder."""
 CHECKPOINT = "checkpoint.npz"
 
@@ -62,3 +71,19 @@ def claimed(out: str | None, force: bool, resume: bool) -> Iterator[None]:
     raise
   finally:
     lock.release()
+
+
+def check_folder(out: str, replace: bool, resume: bool) -> None:
+  """Refuses an `out` that is a file, or that holds another run unless `replace` or `resume`."""
+  if os.path.exists(out) and not os.path.isdir(out):
+    raise RunError(f"out={out!r} is a file; expected a folder (new or empty)")
+  if resume:
+    if not os.path.exists(os.path.join(out, CHECKPOINT)):
+      raise RunError(f"resume=True but {out!r} holds no {CHECKPOINT} to continue from")
+    return
+  earlier = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+  if earlier and not replace:
+    raise RunError(
+      f"{out!r} holds another run ({', '.join(earlier)}); pass replace=True to replace it, "
+      "resume=True to continue it, or choose another folder"
+    )

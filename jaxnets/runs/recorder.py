@@ -1,17 +1,21 @@
 """A run's record: `fit`'s `on_epoch` callback that keeps the run's folder, progress and signals.
 
 `Recorder(out, ...)` used as `fit(..., on_epoch=rec)` inside `with rec:` writes into `out`:
-`config.json`, `checkpoint.npz` (params, optimizer state, PRNG key, epoch, config, history: every
-`checkpoint_every` epochs and at the end), `metrics.json` (per-epoch lists), and on `finish`,
-`params.npz` and `curves.png`. Every file is written atomically, so a run killed
-at any moment leaves its last complete checkpoint loadable. While inside `with`, the first SIGINT
-or SIGTERM ends the run after the current epoch, checkpointed; a second one ends it at once.
-It works from a notebook or an experiment as from the command line:
+`config.json` (the config it was given, else what `fit` was called with), `checkpoint.npz`
+(params, optimizer state, PRNG key, epoch, config, history: every `checkpoint_every` epochs and at
+the end), `metrics.json` (per-epoch lists), and on `finish`, `params.npz`, `curves.png` and the
+pictures of what the network learned (`weights.png`; `mistakes.png` and `confusion.png` of a
+classifier's test set: `jaxnets.runs.pictures`). Every file is written atomically, so a run killed
+at any moment leaves its last complete checkpoint loadable. A folder that holds another run is
+refused unless `replace=True` (the command line's --force) or `resume=True`. While inside `with`,
+the first SIGINT or SIGTERM ends the run after the current epoch, checkpointed; a second one ends
+it at once. It works from a notebook or an experiment as from the command line; `fit` tells it
+the epochs, the sets and the settings of the run:
 
-    with Recorder("runs/a", key=shuffle_key, config={"eta": 3.0}) as rec:
+    with Recorder("runs/a", key=shuffle_key) as rec:
       params, history = jn.fit(params, train, epochs=30, batch_size=10, key=shuffle_key,
                                test=test, on_epoch=rec)
-      rec.finish(params)
+      rec.finish(params, test=test)
 """
 
 import contextlib
@@ -23,12 +27,13 @@ from typing import Any
 import jax
 import numpy as np
 
+from jaxnets._checks import InputError, network_or_population
 from jaxnets._files import write_json
 from jaxnets.history import History
 from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params
-from jaxnets.runs.folder import CHECKPOINT, RUN_FILES
-from jaxnets.runs.plots import preload_plotting, write_curves
-from jaxnets.runs.progress import Progress, epoch_line, spread
+from jaxnets.runs.folder import CHECKPOINT, RUN_FILES, check_folder
+from jaxnets.runs.plots import preload_plotting, write_curves, write_pictures
+from jaxnets.runs.progress import Progress, epoch_line, final_line
 from jaxnets.runs.signals import Aborted, interruptible_wait, stop_on_signals
 
 
@@ -56,18 +61,25 @@ class Recorder:
   Args:
     out: the run's folder, or None to write nothing (progress and signals only).
     key: the shuffle key `fit` is given (saved in each checkpoint, for resuming).
-    config: what the run is, JSON-ready; saved as config.json and in each checkpoint.
+    config: what the run is, a non-empty JSON-ready dict, saved as config.json and in each
+      checkpoint; default what `fit` tells `begin` (sizes, dtype, epochs, batch size, η, the
+      sets' sizes).
     checkpoint_every: save a checkpoint every this many epochs.
     progress: "auto" (a bar on a terminal, else lines), "bar", "lines" or "quiet".
     header: a line printed when training begins.
-    title: the curves' title.
-    n_test: the test set's size, for the book's "9129 / 10000".
-
-  `fit` tells it, through `begin`, the epochs of the run (the last one is always checkpointed)
-  and the history it extends.
-    clear: remove an earlier run's files from `out` when training begins (--force).
+    title: the pictures' title; default the sizes, η and mini-batch size `fit` was given.
+    replace: `out` may hold another run: its files are removed when training begins (the
+      command line's --force). Without it (or `resume`), such a folder is refused.
+    resume: `out` holds this run's checkpoint, which `fit` continues (`start_epoch`).
     members: for a population, what each member is (e.g. {"seed": 0, "eta": 3.0}), saved in
       metrics.json beside its per-member lists; None for one network.
+
+  `fit` tells it, through `begin`, the epochs of the run (the last one is always checkpointed),
+  the history it extends, and the run's settings.
+
+  Raises:
+    RunError: `out` is a file, or holds another run (without `replace` or `resume`).
+    InputError: an empty or non-dict `config`.
   """
 
   def __init__(
@@ -80,16 +92,25 @@ class Recorder:
     progress: str = "auto",
     header: str | None = None,
     title: str = "",
-    n_test: int = 0,
-    clear: bool = False,
+    replace: bool = False,
+    resume: bool = False,
     members: list[dict[str, Any]] | None = None,
   ):
-    self.out, self.key, self.epochs = out, key, 0
-    self.config = config or {}
+    if config is not None and (not isinstance(config, dict) or not config):
+      raise InputError(
+        f"config={config!r}; expected a non-empty dict of what the run is (JSON-ready), or "
+        "None to record the settings fit is called with"
+      )
+    if out is not None:
+      check_folder(os.fspath(out), replace, resume)
+    self.out, self.key, self.epochs = None if out is None else os.fspath(out), key, 0
+    self.config = config
     self.history = History()
     self.checkpoint_every, self.progress_mode = checkpoint_every, progress
-    self.header, self.title, self.n_test, self.clear = header, title, n_test, clear
+    self.header, self.title, self.clear = header, title, replace and not resume
+    self.n_test = 0
     self.members = members
+    self.notes: list[str] = []  # pictures left out, and why
     self.saved_epoch = 0  # the epochs of the last complete checkpoint
     self.report: Progress | None = None
     self._signals: Any = None
@@ -113,10 +134,19 @@ class Recorder:
     assert self._signals is not None
     self._signals.__exit__(*exc)
 
-  def begin(self, start_epoch: int, end_epoch: int, history: History) -> None:
+  def begin(
+    self, start_epoch: int, end_epoch: int, history: History, settings: dict | None = None
+  ) -> None:
     """Called by `fit` once its arguments are checked: the run's folder is written from here."""
     self._first_epoch, self.epochs, self.history = start_epoch, end_epoch, history
     self.saved_epoch = start_epoch
+    settings = settings or {}
+    self.n_test = settings.get("test_examples", 0)
+    if self.config is None:
+      self.config = {"recorded_from": "the arguments of fit", **settings}
+    if not self.title and settings:
+      eta = settings.get("eta")
+      self.title = f"{settings['sizes']}, η = {eta}, mini-batch {settings['batch_size']}"
     if self.out is not None:
       os.makedirs(self.out, exist_ok=True)
       if self.clear:  # no file of the earlier run may outlive it
@@ -156,7 +186,7 @@ class Recorder:
   def checkpoint(self, params: Any, opt_state: Any, epochs_done: int) -> None:
     if self.out is not None and self.saved_epoch != epochs_done:
       ckpt = Checkpoint(
-        params, opt_state, epochs_done, self.key, self.config, self.history.as_dict()
+        params, opt_state, epochs_done, self.key, self.config or {}, self.history.as_dict()
       )
       save_checkpoint(self.path(CHECKPOINT), ckpt)
       self.saved_epoch = epochs_done
@@ -209,32 +239,49 @@ class Recorder:
     kept = self.kept() or "no checkpoint was written yet"
     return f"{error}; {kept}"
 
-  def finish(self, params: Any, started: float | None = None) -> None:
-    """Writes params.npz, metrics.json and curves.png, and prints the run's summary."""
+  def finish(self, params: Any, started: float | None = None, *, test: Any = None) -> None:
+    """Writes params.npz, metrics.json, curves.png and the pictures (`write_pictures`: of `test`,
+    a labelled set, where given; of a population's best member), and prints the run's summary
+    and the folder it went to.
+
+    Args:
+      params: the trained network (or population).
+      started: `time.perf_counter()` when the run started, for its seconds in all.
+      test: the test set (a `Dataset` or a pair (x, y)), for mistakes.png and confusion.png.
+    """
     if self.out is not None:
       save_params(self.path("params.npz"), params)
       self.write_metrics()
       write_curves(self.path("curves.png"), self.history, self.title)
+      network, which = self.best_member(params)
+      _, self.notes = write_pictures(self.out, network, test, self.title + which)
     line = final_line(self.history)
-    if self.report is not None and line:
+    if self.report is None:
+      return
+    if line:
       line += f"; {sum(self.history.epoch_seconds):.1f} s training"
       if started is not None:
         line += f", {time.perf_counter() - started:.1f} s in all"
       self.report.print(line)
+    for note in self.notes:
+      self.report.print(note)
+    if self.out is not None:
+      kept = [f for f in RUN_FILES if os.path.exists(self.path(f))]
+      self.report.print(f"saved in {self.out}: {', '.join(kept)}")
 
-
-def final_line(history: History) -> str:
-  """The run's summary: the best test accuracy and its epoch, and the final one; for a
-  population, the members' best and final accuracies, mean ± sd (min–max)."""
-  accuracy_ExM = np.array(history.test_accuracy, dtype=np.float64)
-  if accuracy_ExM.size == 0 or np.isnan(accuracy_ExM).all():
-    return ""
-  if accuracy_ExM.ndim == 1:
-    best = int(np.nanargmax(accuracy_ExM))
-    return (
-      f"best test accuracy {accuracy_ExM[best]:.2%} at epoch {best}, final {accuracy_ExM[-1]:.2%}"
+  def best_member(self, params: Any) -> tuple[Any, str]:
+    """(the network the pictures show, what it is): the network, or a population's member with
+    the best final validation accuracy (else test accuracy; else member 0)."""
+    members, _ = network_or_population(params)
+    if members is None:
+      return params, ""
+    final = self.history.validation_accuracy or self.history.test_accuracy
+    k = int(np.argmax(final[-1])) if final else 0
+    what = ", ".join(f"{n} {v}" for n, v in (self.members or [{}] * members)[k].items())
+    by = (
+      "the best final validation accuracy" if self.history.validation_accuracy
+      else "the best final test accuracy" if final else "the first"
+    )  # fmt: skip
+    return [type(layer)(*(a[k] for a in layer)) for layer in params], (
+      f"\nmember {k}" + (f" ({what})" if what else "") + f": {by} of {members}"
     )
-  return (
-    f"{accuracy_ExM.shape[1]} networks: best test accuracy {spread(np.nanmax(accuracy_ExM, 0))}, "
-    f"final {spread(accuracy_ExM[-1])}"
-  )

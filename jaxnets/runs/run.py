@@ -41,8 +41,15 @@ planned from it (`steps_per_call`), from what the machine is, never from a timin
 
 
 def load_splits(config: TrainConfig) -> Splits:
-  """The dataset a config names, cut to `config.train_size` training examples if set."""
-  splits = load_dataset(config.dataset, data_dir=config.data_dir)
+  """The dataset a config names, cut to `config.train_size` training examples if set. A file's
+  labels are checked against the network's outputs, naming the line and column of a bad one."""
+  if config.is_file:
+    splits = load_dataset(
+      config.dataset, label_column=config.label_column, targets=config.targets,
+      scale=config.scale, n_out=config.sizes[-1],
+    )  # fmt: skip
+  else:
+    splits = load_dataset(config.dataset, data_dir=config.data_dir)
   if config.train_size is not None:
     n = len(splits.train.x)
     if config.train_size > n:
@@ -188,8 +195,8 @@ def train(
       progress=progress,
       header=header(config, splits, mesh, done),
       title=title(config),
-      n_test=len(splits.test.x),
-      clear=force and not resume,
+      replace=force,
+      resume=resume,
       members=[{"seed": s, "eta": e} for s, e in config.members] if config.is_population else None,
     )
     kw = dict(
@@ -204,6 +211,7 @@ def train(
       history=history,
       on_epoch=recorder,
       steps_per_call=steps_per_call(config, len(splits.train.x)),
+      train_accuracy=config.train_accuracy,
     )
     with recorder:
       try:
@@ -213,7 +221,7 @@ def train(
         else:
           eta = None if resume else config.eta
           params, history = fit(params, splits.train, eta=eta, mesh=mesh, **kw)
-        recorder.finish(params, started)
+        recorder.finish(params, started, test=splits.test)
       except TrainingDiverged as e:
         raise recorder.diverged(e) from e
       except Aborted as e:

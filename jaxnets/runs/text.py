@@ -38,11 +38,19 @@ def title(config: TrainConfig) -> str:
   )
 
 
+def plural(n: int, word: str) -> str:
+  """ "1 epoch", "30 epochs"."""
+  return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def header(config: TrainConfig, splits: Splits, mesh, done: int) -> str:
   """The run's first line: what is trained, on what, where."""
+  sets = ", ".join(
+    f"{len(d.x):,} {name}" for name, d in zip(("training", "validation", "test"), splits)
+  )
   return (
-    f"jaxnets: {what(config)}, mini-batch {config.batch_size}, {config.epochs} epochs, "
-    f"{config.optimizer}, {config.dtype}, {len(splits.train.x)} training examples, "
-    f"on {jax.devices()[0].platform} ({mesh.size if mesh else 1} device(s))"
+    f"jaxnets: {what(config)}, mini-batch {config.batch_size}, {plural(config.epochs, 'epoch')}, "
+    f"{config.optimizer}, {config.dtype}; {config.dataset}: {sets} examples; "
+    f"on {jax.devices()[0].platform} ({plural(mesh.size if mesh else 1, 'device')})"
     + (f"; resuming after epoch {done - 1}" if done else "")
   )
