@@ -93,15 +93,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   args, extras = parser.parse_known_args(argv)
   if extras:
     parser.exit(2, unknown_arguments(extras, sub.choices[args.command]))
+  args.argv = list(sys.argv[1:] if argv is None else argv)  # as given: a distributed worker's
   return args
 
 
+def host_devices() -> None:
+  """One CPU device per usable core, for JAX when it starts (unless XLA_FLAGS sets a count): a
+  population spreads its members over them; a single network runs on the first, as before."""
+  xla_flags = os.environ.get("XLA_FLAGS", "")
+  if "xla_force_host_platform_device_count" not in xla_flags:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    count = f"--xla_force_host_platform_device_count={cores or 1}"
+    os.environ["XLA_FLAGS"] = f"{xla_flags} {count}".strip()
+
+
 def _train(args: argparse.Namespace) -> int:
-  config = flags.train_config(args)
+  from jaxnets.runs import distributed  # no JAX
+
+  joined = flags.distributed(args)
+  if joined is not None and not os.environ.get(distributed.WORKER):
+    coordinator, n, i = joined
+    where = f"process {i} of {n}" if n is not None else "this process"
+    out = getattr(args, "out", None) if i in (0, None) else None
+    return distributed.supervise(args.argv, coordinator, where, out)
+  host_devices()  # before JAX starts
   from jaxnets.runs import run  # imports jax: only once the flags are known to be well-formed
   from jaxnets.runs.cache import enable_compilation_cache
+  from jaxnets.runs.config import TrainConfig
 
   enable_compilation_cache()  # a second run skips compiling (~1 s)
+  if joined is None:
+    config = flags.train_config(args)
+  else:
+    distributed.initialize(*joined)
+    distributed.check_flags(flags.shared_flags(args))
+    config = TrainConfig.from_dict(distributed.leaders(lambda: flags.train_config(args).to_dict()))
 
   out = getattr(args, "out", None)
   quiet = getattr(args, "quiet", False)
@@ -144,6 +170,7 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
   except SystemExit as e:  # a bad flag (one line printed, status 2), or --help (status 0)
     return e.code if isinstance(e.code, int) else 0
   from jaxnets._checks import InputError
+  from jaxnets.runs.distributed import DistributedError
   from jaxnets.runs.recorder import RunDiverged, RunInterrupted, RunWriteFailed
 
   try:
@@ -151,7 +178,7 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
   except InputError as e:  # every bad argument, config, file or dataset: the library's words
     print(f"error: {e}", file=sys.stderr)
     return 2
-  except (RunDiverged, RunWriteFailed) as e:
+  except (RunDiverged, RunWriteFailed, DistributedError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   except RunInterrupted as e:
@@ -169,6 +196,12 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
 def entry_point() -> None:
   """`python -m jaxnets` and the `jaxnets` script."""
   status = main(hard_exit=True)
+  if status and os.environ.get("JAXNETS_DISTRIBUTED_WORKER"):
+    # a distributed worker that fails leaves at once, without the runtime's orderly shutdown,
+    # which would hold it until every other process ends: they notice it gone and end too
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
   gc.freeze()  # the interpreter's exit then skips a collection over JAX's objects
   sys.exit(status)
 

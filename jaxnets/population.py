@@ -28,8 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.sharding import Mesh
 
 from jaxnets._checks import InputError, check_keys, check_population, is_int, member_shapes
+from jaxnets._engine import members as spread
 from jaxnets._engine import program
 from jaxnets.cost import quadratic_cost
 from jaxnets.data.dataset import Dataset
@@ -89,7 +91,7 @@ def member(params: Params, k: int) -> Params:
 
 
 def train_population_epoch(
-  params, opt_state, x, y, order, *, batch_size, optimizer=None, cost=quadratic_cost,
+  params, opt_state, x, y, order, *, batch_size, optimizer=None, cost=quadratic_cost, mesh=None,
   blocks="auto",
 ) -> tuple[Params, Any, dict[str, jax.Array]]:  # fmt: skip
   """One epoch of every member of a population, compiled whole: each member's `train_epoch`.
@@ -102,6 +104,8 @@ def train_population_epoch(
     batch_size: the mini-batch size m.
     optimizer: an optax optimizer, the same for every member; default `jaxnets.SGD`.
     cost: the mini-batch cost each step differentiates.
+    mesh: a `Mesh` with one axis "members": the members split over its devices, each device
+      training its own (a population that doesn't divide evenly is padded, the padding dropped).
     blocks: "auto", True or False, as for `train_epoch`; a shared order in blocks stacks the
       members' first layers into one matrix (from `jaxnets._engine.blocks.MIN_MEMBERS` members).
 
@@ -113,12 +117,24 @@ def train_population_epoch(
   x, y, order = check_epoch(member_shapes(params), x, y, order, batch_size, order_ranks=(1, 2))
   if order.ndim == 2 and order.shape[0] != m:
     raise InputError(f"argument order has shape {order.shape}; expected ({m}, n) or (n,)")
-  options = population_options(params, optimizer, cost, batch_size, blocks, order.ndim == 1)
-  return program.compiled_population_epoch(params, opt_state, x, y, order, **options)
+  shared = order.ndim == 1
+  if mesh is None:
+    options = population_options(params, optimizer, cost, batch_size, blocks, shared)
+    return program.compiled_population_epoch(params, opt_state, x, y, order, **options)
+  total = spread.padded(m, spread.check_mesh(mesh))
+  options = population_options(params, optimizer, cost, batch_size, blocks, shared,
+                               per_device=total // mesh.size)  # fmt: skip
+  state = spread.put(spread.pad((params, opt_state), m, total), mesh, split=True)
+  order = spread.put(order if shared else spread.pad(order, m, total), mesh, split=not shared)
+  data = spread.put((x, y), mesh, split=False)
+  out = spread.population_epoch(*state, *data, order, mesh=mesh, **options)
+  return spread.unpad(out, m)
 
 
-def population_options(params, optimizer, cost, batch_size, blocks, shared):
-  m = jax.tree.leaves(params)[0].shape[0]
+def population_options(params, optimizer, cost, batch_size, blocks, shared, per_device=None):
+  """The compiled population epoch's static arguments; `per_device`: the members each device
+  trains, where they are split over devices (the blocks' rule counts them)."""
+  m = jax.tree.leaves(params)[0].shape[0] if per_device is None else per_device
   optimizer = SGD if optimizer is None else optimizer
   return epoch_options(params, batch_size, optimizer, cost, None, blocks, members=m, shared=shared)
 
@@ -158,6 +174,7 @@ def fit_population(
   validation: Dataset | tuple | None = None,
   test: Dataset | tuple | None = None,
   start_epoch: int = 0,
+  mesh: Mesh | None = None,
   cost: Callable = quadratic_cost,
   blocks: bool | str = "auto",
   history: PopulationHistory | None = None,
@@ -178,6 +195,11 @@ def fit_population(
       on_epoch, steps_per_call, train_accuracy: as for `fit`; the optimizer is the same for
       every member, the metrics given to `on_epoch` hold one value per member.
     history: a prior run's `PopulationHistory`, extended in place and returned.
+    mesh: a `jax.sharding.Mesh` with one axis "members": the members split over its devices
+      (every device of every process, with `jax.distributed`), each device training its own as
+      one device would, the data replicated; a population that doesn't divide evenly over the
+      devices is padded with copies of its last member, which never show in the results. The
+      returned params are then global arrays, split over the devices.
 
   Returns:
     (params, history): the trained population and its per-epoch metrics, a list of one value
@@ -195,7 +217,11 @@ def fit_population(
     network=member_shapes(params), train_accuracy=train_accuracy,
   )  # fmt: skip
   shared = keys.ndim == 0
-  options = population_options(params, run.optimizer, cost, batch_size, blocks, shared)
+  devices = spread.check_mesh(mesh) if mesh is not None else 1
+  total = spread.padded(m, devices)
+  options = population_options(
+    params, run.optimizer, cost, batch_size, blocks, shared, per_device=total // devices
+  )
   n = len(run.train.x)
   n_eval = max([len(d.x) for d in run.sets.values()] + [n if train_accuracy else 0])
   words = [key_words(k) for k in (keys[None] if shared else keys)]
@@ -203,13 +229,27 @@ def fit_population(
   def order(epoch: int) -> np.ndarray:
     if shared:
       return epoch_order(words[0], epoch, n)
-    return np.stack([epoch_order(w, epoch, n) for w in words])
+    return spread.pad(np.stack([epoch_order(w, epoch, n) for w in words]), m, total)
 
-  per_call = eval_members(m, n_eval, sizes)
+  per_call = eval_members(total // devices, n_eval, sizes)
+  history = PopulationHistory() if history is None else history
+  if mesh is None:
+    return run.loop(
+      params,
+      epoch=functools.partial(program.compiled_population_epoch, **options),
+      evaluate=functools.partial(program.evaluate_population, members_per_call=per_call),
+      order=order,
+      history=history,
+    )
+  params, run.opt_state = spread.pad((params, run.opt_state), m, total)
   return run.loop(
     params,
-    epoch=functools.partial(program.compiled_population_epoch, **options),
-    evaluate=functools.partial(program.evaluate_population, members_per_call=per_call),
+    epoch=functools.partial(spread.population_epoch, mesh=mesh, **options),
+    evaluate=functools.partial(spread.evaluate_population, mesh=mesh, members_per_call=per_call),
     order=order,
-    history=PopulationHistory() if history is None else history,
+    history=history,
+    put=lambda tree: spread.put(tree, mesh, split=False),
+    put_state=lambda tree: spread.put(tree, mesh, split=True),
+    put_order=lambda tree: spread.put(tree, mesh, split=not shared),
+    members=m if total != m else None,
   )

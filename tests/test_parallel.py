@@ -46,7 +46,24 @@ try:
   error = None
 except ValueError as e:
   error = str(e)
+three = jn.init_population(jax.random.split(jax.random.key(4), 3), [784, 16, 10])
+keys3 = jax.random.split(jax.random.key(5), 3)
+two = Mesh(np.array(jax.devices()[:2]), ("members",))
+spread, hs = jn.fit_population(three, data, epochs=1, batch_size=10, key=keys3, mesh=two,
+                               validation=data)
+alone, ha = jn.fit_population(three, data, epochs=1, batch_size=10, key=keys3, validation=data)
+padded_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(jax.tree.leaves(spread),
+                                                               jax.tree.leaves(alone)))
+try:
+  jn.fit_population(three, data, epochs=1, batch_size=10, key=keys3, mesh=mesh)
+  mesh_error = None
+except ValueError as e:
+  mesh_error = str(e)
 print(json.dumps({
+  "padded_diff": padded_diff,
+  "padded_shape": list(spread[0].w.shape),
+  "padded_history": [hs.validation_accuracy == ha.validation_accuracy, len(hs.train_cost[0])],
+  "mesh_error": mesh_error,
   "diff": diff,
   "devices": len(eight[0].w.sharding.device_set),
   "replicated": eight[0].w.sharding.is_fully_replicated,
@@ -101,3 +118,14 @@ def test_one_device_mesh_equals_no_mesh_exactly(mnist):
     r"'batch'",
   ):
     jn.fit(params, small(mnist, 100), mesh=Mesh(np.array(jax.devices()[:1]), ("data",)), **kwargs)
+
+
+def test_a_population_that_does_not_divide_the_devices_is_padded_unseen(eight_devices):
+  """3 members over 2 devices: padded to 4, trained, the copy dropped: the members and their
+  metrics equal the population's on one device, bit for bit."""
+  assert eight_devices["padded_diff"] == 0.0
+  assert eight_devices["padded_shape"] == [3, 16, 784]
+  assert eight_devices["padded_history"] == [True, 3]
+  assert eight_devices["mesh_error"].startswith(
+    "mesh has axes ('batch',); expected a jax.sharding.Mesh with one axis named 'members'"
+  )

@@ -41,7 +41,12 @@ class EpochLoop:
     order: epoch → the epoch's order, a NumPy array: (N,), or (M, N) one per member.
     batch_size: the mini-batch size.
     steps_per_call: None: an epoch is one call; k: calls of about k mini-batches.
-    put: arrays (a pytree) onto the device(s) the run trains on.
+    put: arrays (a pytree) onto the device(s) the run trains on: the data, replicated.
+    put_state: the parameters and optimizer state onto them (default `put`): split over a
+      population's devices, say.
+    put_order: an epoch's order onto them (default `put`).
+    members: a population padded to a multiple of its devices: its true size, to which the
+      metrics and the parameters `on_epoch` sees are cut (None: nothing is padded).
   """
 
   epoch: Callable
@@ -50,6 +55,9 @@ class EpochLoop:
   batch_size: int
   steps_per_call: int | None
   put: Callable[[Any], Any]
+  put_state: Callable[[Any], Any] | None = None
+  put_order: Callable[[Any], Any] | None = None
+  members: int | None = None
 
   def run(self, params, opt_state, train, sets, epochs, start_epoch, history, on_epoch, settings):
     """Runs `epochs` epochs from `start_epoch`; `sets` maps "validation"/"test" (and "train", for
@@ -61,11 +69,13 @@ class EpochLoop:
       begin(start_epoch, start_epoch + epochs, history, settings)
     wait = getattr(on_epoch, "wait", None) or jax.block_until_ready
     report = getattr(on_epoch, "within", None)
-    params, opt_state, (x_NxI, y_N) = self.put((params, opt_state, tuple(train)))
+    put_state, put_order = self.put_state or self.put, self.put_order or self.put
+    params, opt_state = put_state((params, opt_state))
+    x_NxI, y_N = self.put(tuple(train))
     evals = {name: self.put(tuple(data)) for name, data in sets.items() if name != "train"}
     if "train" in sets:  # the training set's accuracy after the epoch: its arrays, already put
       evals = {"train": (x_NxI, y_N), **evals}
-    order = self.put(self.order(start_epoch))
+    order = put_order(self.order(start_epoch))
     for epoch in range(start_epoch, start_epoch + epochs):
       start = time.perf_counter()
       within = (
@@ -77,9 +87,11 @@ class EpochLoop:
       )  # fmt: skip
       evaluated = {name: self.evaluate(params, *data) for name, data in evals.items()}
       if epoch + 1 < start_epoch + epochs:  # drawn on the host while the device trains
-        order = self.put(self.order(epoch + 1))
+        order = put_order(self.order(epoch + 1))
       wait((metrics, evaluated))  # the epoch's one wait for the device
       metrics, evaluated = local_values((metrics, evaluated))
+      if self.members is not None:  # the padding's copies never show
+        metrics, evaluated = jax.tree.map(lambda a: a[: self.members], (metrics, evaluated))
       check_finite(epoch, metrics)
       summary = {"train_cost": metrics["train_cost"]}
       for name in evals:  # in their order (a pytree's dict comes back sorted)
@@ -91,8 +103,14 @@ class EpochLoop:
       summary["epoch_seconds"] = time.perf_counter() - start
       recorded = history.append(summary)
       if on_epoch is not None:
-        on_epoch(epoch, params, opt_state, recorded)
-    return params, opt_state, history
+        on_epoch(epoch, *self.unpadded((params, opt_state)), recorded)
+    return (*self.unpadded((params, opt_state)), history)
+
+  def unpadded(self, tree):
+    """Arrays with a leading member axis cut to the population's true size (if padded)."""
+    if self.members is None:
+      return tree
+    return jax.tree.map(lambda a: a[: self.members] if np.ndim(a) else a, tree)
 
 
 def check_finite(epoch: int, metrics: dict[str, np.ndarray]) -> None:
@@ -181,12 +199,16 @@ class Run:
     return cls(train, sets, optimizer, opt_state, epochs, batch_size, start_epoch, mesh,
                steps_per_call, on_epoch, train_accuracy, settings)  # fmt: skip
 
-  def loop(self, params, *, epoch, evaluate, order, history, put=None):
-    """Runs the epochs (`jaxnets._engine.loop.EpochLoop`); returns (params, history)."""
-    if put is None and self.mesh is not None:
-      put = functools.partial(jax.device_put, device=NamedSharding(self.mesh, PartitionSpec()))
-    loop = EpochLoop(epoch, evaluate, order, self.batch_size, self.steps_per_call,
-                     put or (lambda tree: jax.tree.map(to_device, tree)))  # fmt: skip
+  def loop(self, params, *, epoch, evaluate, order, history, **placing):
+    """Runs the epochs (`jaxnets._engine.loop.EpochLoop`; `placing`: its `put`, `put_state`,
+    `put_order` and `members`, for a population over devices); returns (params, history)."""
+    if "put" not in placing:
+      placing["put"] = (
+        functools.partial(jax.device_put, device=NamedSharding(self.mesh, PartitionSpec()))
+        if self.mesh is not None
+        else (lambda tree: jax.tree.map(to_device, tree))
+      )
+    loop = EpochLoop(epoch, evaluate, order, self.batch_size, self.steps_per_call, **placing)
     sets = {"train": self.train, **self.sets} if self.train_accuracy else self.sets
     params, _, history = loop.run(
       params, self.opt_state, self.train, sets, self.epochs, self.start_epoch, history,

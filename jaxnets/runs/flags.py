@@ -173,6 +173,55 @@ def add_arguments(sub) -> None:
   p.add_argument("--resume", action="store_true", help="continue the run checkpointed in --out")
   p.add_argument("--force", action="store_true", help="overwrite an earlier run in --out")
   p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+  g = p.add_argument_group(
+    "several processes (JAX's distributed runtime: the same command on every process; process 0 "
+    "writes the run's folder; --seeds spreads the members over every device of every process, "
+    "--data-parallel each mini-batch)"
+  )
+  g.add_argument("--coordinator", metavar="HOST:PORT", help="where process 0 listens")
+  g.add_argument("--num-processes", type=int, metavar="N", help="how many processes in all")
+  g.add_argument("--process-id", type=int, metavar="I", help="this process's index, 0 to N - 1")
+  g.add_argument(
+    "--distributed",
+    action="store_true",
+    help="join a distributed run whose coordinator, count and index JAX finds itself (SLURM, "
+    "Open MPI, TPU pods)",
+  )
+
+
+DISTRIBUTED_FLAGS = ("coordinator", "num_processes", "process_id")
+LOCAL_FLAGS = ("process_id", "out", "quiet", "force", "argv")
+"""Flags that may differ between the processes of a distributed run (only process 0 writes)."""
+
+
+def distributed(args: argparse.Namespace) -> tuple[str | None, int | None, int | None] | None:
+  """(coordinator, processes, index) of a distributed run (all None: JAX finds them), or None."""
+  given = [f for f in DISTRIBUTED_FLAGS if hasattr(args, f)]
+  if getattr(args, "distributed", False):
+    if given:
+      raise ConfigError(
+        f"--distributed finds the coordinator, count and index itself; expected it without "
+        f"{', '.join('--' + f.replace('_', '-') for f in given)}"
+      )
+    return None, None, None
+  if not given:
+    return None
+  if len(given) < 3:
+    missing = [f"--{f.replace('_', '-')}" for f in DISTRIBUTED_FLAGS if f not in given]
+    raise ConfigError(f"a distributed run needs {', '.join(missing)} too (or --distributed)")
+  n, i = args.num_processes, args.process_id
+  if n < 1 or not 0 <= i < n:
+    raise ConfigError(
+      f"--process-id {i} of --num-processes {n}; expected N ≥ 1 and I from 0 to N - 1"
+    )
+  if ":" not in args.coordinator or not args.coordinator.rsplit(":", 1)[1].isdigit():
+    raise ConfigError(f"--coordinator {args.coordinator!r}; expected HOST:PORT, e.g. host0:1234")
+  return args.coordinator, n, i
+
+
+def shared_flags(args: argparse.Namespace) -> dict:
+  """The flags every process of a distributed run must agree on, JSON-ready."""
+  return {k: v for k, v in sorted(vars(args).items()) if k not in LOCAL_FLAGS}
 
 
 def train_config(args: argparse.Namespace) -> TrainConfig:

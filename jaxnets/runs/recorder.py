@@ -28,9 +28,11 @@ import jax
 import numpy as np
 
 from jaxnets._checks import InputError, network_or_population
+from jaxnets._engine.members import gathered
 from jaxnets._files import write_json
 from jaxnets.history import History
 from jaxnets.runs.checkpoint import Checkpoint, save_checkpoint, save_params
+from jaxnets.runs.distributed import agree
 from jaxnets.runs.folder import CHECKPOINT, RUN_FILES, check_folder
 from jaxnets.runs.plots import preload_plotting, write_curves, write_pictures
 from jaxnets.runs.progress import Progress, epoch_line, final_line
@@ -173,6 +175,8 @@ class Recorder:
     assert self.report is not None
     self.report.epoch(epoch_line(epoch, metrics, self.n_test), metrics)
     signum = self._stop.signum if self._stop is not None else None
+    if jax.process_count() > 1:  # process 0's signal stops every process after the same epoch
+      signum = agree(signum)
     if (epoch + 1) % self.checkpoint_every == 0 or epoch + 1 == self.epochs or signum:
       self.checkpoint(params, opt_state, epoch + 1)
     if signum:
@@ -184,12 +188,17 @@ class Recorder:
       )
 
   def checkpoint(self, params: Any, opt_state: Any, epochs_done: int) -> None:
-    if self.out is not None and self.saved_epoch != epochs_done:
+    """Saves the state after `epochs_done` epochs. Its arrays are gathered whole first: a
+    collective where they span several processes, which every process makes; one writes."""
+    if self.saved_epoch == epochs_done or (self.out is None and jax.process_count() == 1):
+      return
+    params, opt_state = gathered((params, opt_state))
+    if self.out is not None:
       ckpt = Checkpoint(
         params, opt_state, epochs_done, self.key, self.config or {}, self.history.as_dict()
       )
       save_checkpoint(self.path(CHECKPOINT), ckpt)
-      self.saved_epoch = epochs_done
+    self.saved_epoch = epochs_done
 
   def write_metrics(self) -> None:
     if self.out is not None:
@@ -249,6 +258,8 @@ class Recorder:
       started: `time.perf_counter()` when the run started, for its seconds in all.
       test: the test set (a `Dataset` or a pair (x, y)), for mistakes.png and confusion.png.
     """
+    if jax.process_count() > 1 or self.out is not None:
+      params = gathered(params)  # every process: a collective where they span several
     if self.out is not None:
       save_params(self.path("params.npz"), params)
       self.write_metrics()

@@ -13,8 +13,6 @@ import time
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from jax.sharding import Mesh
 
 from jaxnets._checks import TrainingDiverged, network_or_population
 from jaxnets._engine.memory import epoch_flops
@@ -24,6 +22,7 @@ from jaxnets.network import Layer, Params, init_params
 from jaxnets.population import eval_members, fit_population, init_population
 from jaxnets.runs.checkpoint import CheckpointError, WriteError, load_checkpoint, load_params
 from jaxnets.runs.config import ConfigError, TrainConfig
+from jaxnets.runs.distributed import DistributedError, run_mesh, share_state
 from jaxnets.runs.folder import CHECKPOINT, RunError, claimed
 from jaxnets.runs.memory import check_memory
 from jaxnets.runs.recorder import Recorder, RunWriteFailed
@@ -132,12 +131,17 @@ def initial_params(config: TrainConfig, key: jax.Array) -> Params:
   )
 
 
-def resume_state(config: TrainConfig, out: str, optimizer, init_key: jax.Array):
-  """(params, opt_state, epochs done, history) from `out`'s checkpoint."""
+def resume_state(config: TrainConfig, out: str | None, optimizer, init_key: jax.Array):
+  """(params, opt_state, epochs done, history) from `out`'s checkpoint; over several processes,
+  process 0's (only process 0 reads the run's folder)."""
   sizes = config.sizes
   init = jax.vmap(optimizer.init) if init_key.ndim else optimizer.init
-  like = jax.eval_shape(lambda: init(fresh_params(config, init_key, sizes)))
-  ckpt = load_checkpoint(os.path.join(out, CHECKPOINT), like)
+  like = jax.eval_shape(lambda: (p := fresh_params(config, init_key, sizes), init(p)))
+  kind = PopulationHistory if config.is_population else History
+  if out is None:  # not process 0: its state comes from there
+    params, opt_state, done, history = share_state(None, like)
+    return params, opt_state, done, kind.from_dict(history)
+  ckpt = load_checkpoint(os.path.join(out, CHECKPOINT), like[1])
   _, saved = network_or_population(ckpt.params)
   if tuple(ckpt.config["sizes"]) != sizes or saved != sizes:
     raise CheckpointError(
@@ -148,8 +152,10 @@ def resume_state(config: TrainConfig, out: str, optimizer, init_key: jax.Array):
       f"--resume: the run in {out!r} has already done {ckpt.epoch} of {config.epochs} "
       f"epochs; pass --epochs N with N > {ckpt.epoch} to train further"
     )
-  kind = PopulationHistory if config.is_population else History
-  return ckpt.params, ckpt.opt_state, ckpt.epoch, kind.from_dict(ckpt.history)
+  params, opt_state, done, history = share_state(
+    (ckpt.params, ckpt.opt_state, ckpt.epoch, ckpt.history), like
+  )
+  return params, opt_state, done, kind.from_dict(history)
 
 
 def train(
@@ -175,24 +181,27 @@ def train(
   started = time.perf_counter()
   # float64, the book's NumPy arithmetic, needs JAX's x64 mode: on for this run only
   x64 = jax.enable_x64(True) if config.dtype == "float64" else contextlib.nullcontext()
-  with x64, claimed(out, force, resume):
+  leader = jax.process_index() == 0  # over several processes, only process 0 writes files
+  folder = claimed(out, force, resume) if leader else contextlib.nullcontext()
+  with x64, folder:
     splits = load_splits(config)
-    mesh = Mesh(np.array(jax.devices()), ("batch",)) if config.data_parallel else None
-    check_run_memory(config, splits)  # before any array of the network exists
+    mesh = run_mesh(config.is_population, config.data_parallel)
+    check_run_memory(config, splits, mesh)  # before any array of the network exists
     init_key, shuffle_key = member_keys(config)
     optimizer = config.make_optimizer()
     if resume:
-      assert out is not None  # check_out refused --resume without --out
-      params, opt_state, done, history = resume_state(config, out, optimizer, init_key)
+      assert out is not None or not leader  # check_out refused --resume without --out
+      source = out if leader else None
+      params, opt_state, done, history = resume_state(config, source, optimizer, init_key)
     else:
       history = PopulationHistory() if config.is_population else History()
       params, opt_state, done = initial_params(config, init_key), None, 0
     recorder = Recorder(
-      out,
+      out if leader else None,
       key=shuffle_key,
       config=config.to_dict(),
       checkpoint_every=config.checkpoint_every,
-      progress=progress,
+      progress=progress if leader else "quiet",
       header=header(config, splits, mesh, done),
       title=title(config),
       replace=force,
@@ -216,8 +225,8 @@ def train(
     with recorder:
       try:
         if config.is_population:
-          etas = [eta for _, eta in config.members]
-          params, history = fit_population(params, splits.train, eta=None if resume else etas, **kw)
+          etas = None if resume else [eta for _, eta in config.members]
+          params, history = fit_population(params, splits.train, eta=etas, mesh=mesh, **kw)
         else:
           eta = None if resume else config.eta
           params, history = fit(params, splits.train, eta=eta, mesh=mesh, **kw)
@@ -228,7 +237,21 @@ def train(
         raise recorder.aborted(e) from None
       except WriteError as e:
         raise RunWriteFailed(recorder.write_failed(e)) from None
+      except jax.errors.JaxRuntimeError as e:
+        if jax.process_count() == 1:
+          raise
+        raise DistributedError(lost_process(e, recorder.kept())) from None
   return params, history
+
+
+def lost_process(error: Exception, kept: str) -> str:
+  """One line for a collective that failed because another process of the run went away."""
+  reason = str(error).splitlines()[0].split("] ")[-1][:120]
+  where = f"process {jax.process_index()} of {jax.process_count()}"
+  return (
+    f"{where}: another process of the run stopped ({reason}); the run cannot go on without it"
+    + (f"; {kept}" if kept else "")
+  )
 
 
 def steps_per_call(config: TrainConfig, n: int) -> int | None:
@@ -242,15 +265,17 @@ def steps_per_call(config: TrainConfig, n: int) -> int | None:
   return max(1, int(steps * SECONDS_PER_CALL / seconds))
 
 
-def check_run_memory(config: TrainConfig, splits: Splits) -> None:
-  """`check_memory` for the run: its networks, mini-batch, optimizer, evaluation and data."""
+def check_run_memory(config: TrainConfig, splits: Splits, mesh=None) -> None:
+  """`check_memory` for the run, per device: its networks (a population's share of them over a
+  mesh), mini-batch (its share, data-parallel), optimizer, evaluation and data."""
   device = jax.devices()[0]
   data = sum(a.nbytes for d in splits for a in d) if device.platform != "cpu" else 0
-  members = len(config.members)
+  devices = mesh.size if mesh is not None else 1
+  members = -(-len(config.members) // devices)
   n_eval = max(len(splits.validation.x), len(splits.test.x))
   check_memory(
     config.sizes,
-    config.batch_size,
+    max(1, config.batch_size // (1 if config.is_population else devices)),
     dtype=config.dtype,
     optimizer_slots={"sgd": 0, "momentum": 1, "adam": 2}[config.optimizer],
     members=members,
