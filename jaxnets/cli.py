@@ -97,13 +97,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   return args
 
 
-def host_devices() -> None:
-  """One CPU device per usable core, for JAX when it starts (unless XLA_FLAGS sets a count): a
-  population spreads its members over them; a single network runs on the first, as before."""
+def host_devices(at_least: int = 1) -> None:
+  """One CPU device per usable core (and `at_least` that many), for JAX when it starts (unless
+  XLA_FLAGS sets a count): a population spreads its members over them; a single network runs on
+  the first, as before."""
   xla_flags = os.environ.get("XLA_FLAGS", "")
   if "xla_force_host_platform_device_count" not in xla_flags:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    count = f"--xla_force_host_platform_device_count={cores or 1}"
+    count = f"--xla_force_host_platform_device_count={max(cores or 1, at_least)}"
     os.environ["XLA_FLAGS"] = f"{xla_flags} {count}".strip()
 
 
@@ -150,6 +151,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+  host_devices(at_least=8)  # before JAX starts: the population table over 1, 2, 4, 8 devices
   from jaxnets.bench import args as bench_args
   from jaxnets.bench import bench  # imports jax
 

@@ -59,7 +59,19 @@ try:
   mesh_error = None
 except ValueError as e:
   mesh_error = str(e)
+from jaxnets.bench.trainers import Data, PopulationEpochs
+from jaxnets.bench import population as population_table
+bench_data = Data.load(jax.devices()[0], 200)
+timed = []
+for devices in (1, 2):
+  trainer = PopulationEpochs(bench_data, (784, 16, 10), 10, 4, shared=False, devices=devices)
+  trainer.prepare(100)
+  trainer.ready()()
+  timed.append(jax.tree.map(np.asarray, trainer.params))
+bench_diff = max(float(np.max(np.abs(a - b))) for a, b in zip(*map(jax.tree.leaves, timed)))
 print(json.dumps({
+  "bench_diff": bench_diff,
+  "bench_devices": [population_table.devices_for(m, "cpu") for m in (1, 3, 8, 32)],
   "padded_diff": padded_diff,
   "padded_shape": list(spread[0].w.shape),
   "padded_history": [hs.validation_accuracy == ha.validation_accuracy, len(hs.train_cost[0])],
@@ -129,3 +141,13 @@ def test_a_population_that_does_not_divide_the_devices_is_padded_unseen(eight_de
   assert eight_devices["mesh_error"].startswith(
     "mesh has axes ('batch',); expected a jax.sharding.Mesh with one axis named 'members'"
   )
+
+
+def test_the_bench_spreads_a_population_as_the_command_line_does(eight_devices):
+  """`PopulationEpochs(devices=2)` trains what one device trains; `devices_for` spreads M members
+  over the usable cores (2 here, though 8 devices exist), the most that divide M."""
+  assert eight_devices["bench_diff"] == 0.0
+  cores = len(os.sched_getaffinity(0))
+  assert eight_devices["bench_devices"] == [
+    max(d for d in range(1, min(cores, 8) + 1) if m % d == 0) for m in (1, 3, 8, 32)
+  ]

@@ -212,9 +212,11 @@ def test_evaluation(params, data):
 
 
 @SETTINGS
-@given(x0=st.one_of(values(), arrays(dtypes=[np.float32, np.int32])),
-       eta=st.one_of(st.floats(0.01, 2), st.floats(-1, 2), st.just(float("nan")), st.none()),
-       steps=st.one_of(st.integers(0, 3), st.integers(-2, 3), st.floats(0, 3), st.none()))  # fmt: skip
+@given(
+  x0=st.one_of(values(), arrays(dtypes=[np.float32, np.int32])),
+  eta=st.one_of(st.floats(0.01, 2), st.floats(-1, 2), st.just(float("nan")), st.none()),
+  steps=st.one_of(st.integers(0, 3), st.integers(-2, 3), st.floats(0, 3), st.none()),
+)
 def test_gradient_descent(x0, eta, steps):
   check(
     lambda: jn.gradient_descent(lambda v: jnp.sum(v**2), x0, eta, steps),

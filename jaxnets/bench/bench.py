@@ -60,6 +60,7 @@ class Options:
     block_cases: its cases of SGD in blocks against plain steps.
     population_nets: the population table's networks.
     members: the population sizes M (default `population.members_for(device)`).
+    device_counts: time the device-count table (a population over 1, 2, 4, 8 devices).
   """
 
   device: str = "cpu"
@@ -80,6 +81,7 @@ class Options:
   block_cases: Sequence[tuple[Sequence[int], int]] = BLOCK_CASES
   population_nets: Sequence[Sequence[int]] = POPULATION_NETS
   members: Sequence[int] | None = None
+  device_counts: bool = True
 
   @classmethod
   def quick(cls, device: str = "cpu") -> "Options":

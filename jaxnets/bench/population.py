@@ -9,8 +9,11 @@ fraction of the matmul peak, and the ratios "× one network" and "× NumPy" of t
 the same round.
 """
 
+import os
 import textwrap
 from collections.abc import Callable, Sequence
+
+import jax
 
 from jaxnets._engine.memory import epoch_flops
 from jaxnets._files import write_png
@@ -25,9 +28,10 @@ BATCH_SIZE = 10
 MEMBERS_CPU = (1, 8, 32, 128)
 MEMBERS_ACCELERATOR = (1, 8, 32, 128, 512, 1024, 4096)
 
-GOAL_SIZES, GOAL_MEMBERS, GOAL_RATIO = [784, 30, 10], 32, 4.0
-"""The population issue's goal: 32 members of [784, 30, 10] sharing a shuffle train ≥ 4× the
-network-epochs per second of one network (at mini-batch 10)."""
+GOAL_SIZES, GOAL_MEMBERS, GOAL_RATIO, GOAL_PER_MEMBER = [784, 30, 10], 32, 3.2, 1.5
+"""The populations' goals on 2 cores: 32 members of [784, 30, 10] sharing a shuffle train ≥ 3.2×
+the network-epochs per second of one network (at mini-batch 10; 4× the stretch), with per-member
+shuffles ≥ 1.5×."""
 
 
 def members_for(device: str) -> tuple[int, ...]:
@@ -35,10 +39,24 @@ def members_for(device: str) -> tuple[int, ...]:
   return MEMBERS_CPU if device == "cpu" else MEMBERS_ACCELERATOR
 
 
+def usable_cores() -> int:
+  """The cores this process may run on."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def devices_for(members: int, device: str) -> int:
+  """The devices a population of `members` spreads over, as the command line's `train --seeds`
+  does: one per usable core on a CPU (at most the devices JAX has), every device of an
+  accelerator; the most of those that divide M (the benchmark times no padding)."""
+  available = len(jax.devices(device))
+  most = min(available, usable_cores()) if device == "cpu" else available
+  return max(d for d in range(1, most + 1) if members % d == 0)
+
+
 def time_net(
   data: Data,
   sizes: Sequence[int],
-  members: Sequence[int],
+  populations_of: Sequence[tuple[int, bool, int]],
   options,
   guess_s: float,
   log: Callable[[str], None],
@@ -48,7 +66,7 @@ def time_net(
   Args:
     data: the training examples.
     sizes: the network.
-    members: the population sizes M.
+    populations_of: (members M, shared shuffle, devices) of each population.
     options: the benchmark's `Options` (`repeats`, `cap_s`, `part_s`, `probe_s`, `settle_s`).
     guess_s: a guess at one network's seconds per epoch (to plan its first trial).
     log: progress lines.
@@ -67,14 +85,13 @@ def time_net(
   numpy, tried = timing.pick_threads(candidates, options.probe_s, options.settle_s)
   plans.append(planned(numpy, tried[str(numpy.threads)]))
   populations = []
-  for shared in (True, False):
-    per_network_s = plans[0].first_s  # guessed from the last M's: a population's first trial
-    for m in members:
-      population = PopulationEpochs(data, sizes, b, m, shared=shared)
-      log(f"  planning {list(sizes)}, {population.name}")
-      plans.append(planned(population, m * per_network_s))
-      per_network_s = plans[-1].first_s / m
-      populations.append(population)
+  per_network_s = plans[0].first_s  # guessed from the last one's: a population's first trial
+  for m, shared, devices in populations_of:
+    population = PopulationEpochs(data, sizes, b, m, shared=shared, devices=devices)
+    log(f"  planning {list(sizes)}, {population.name}")
+    plans.append(planned(population, m * per_network_s / devices))
+    per_network_s = plans[-1].first_s * devices / m
+    populations.append(population)
   trainers: list[Trainer] = [one, numpy, *populations]
   log(f"  timing {list(sizes)}: {len(trainers)} trainers, {options.repeats} rounds")
   seconds = timing.interleave(trainers, options.repeats, options.settle_s)
@@ -90,6 +107,7 @@ def time_net(
       "impl": impl,
       "members": members,
       "shuffle": shuffle,
+      "devices": getattr(trainers[i], "devices", 1),
       "threads": trainers[i].threads,
       "threads_tried": tried if i == 1 else None,
       "timed_examples": plans[i].examples,
@@ -109,41 +127,69 @@ def time_net(
   return rows
 
 
+DEVICE_COUNTS = (1, 2, 4, 8)
+"""The devices the device-count table spreads `GOAL_MEMBERS` members of `GOAL_SIZES` over."""
+
+
 def run(data: Data, options, peak_gflops: float, log: Callable[[str], None]) -> dict:
-  """The population table: every network of `options.population_nets`, JSON-ready."""
+  """The population table, every network of `options.population_nets`, each population spread
+  over its `devices_for`; and the device-count table: `GOAL_MEMBERS` members of `GOAL_SIZES` over
+  1, 2, 4 and 8 devices (as many as there are). JSON-ready."""
   members = tuple(options.members or members_for(options.device))
   rows = []
   for sizes in options.population_nets:
     guess_s = timing.guess_seconds(epoch_flops(tuple(sizes), data.n, BATCH_SIZE), peak_gflops)
-    rows += time_net(data, sizes, members, options, guess_s, log)
-  for row in rows:
+    each = [
+      (m, shared, devices_for(m, options.device)) for shared in (True, False) for m in members
+    ]
+    rows += time_net(data, sizes, each, options, guess_s, log)
+  counts = [d for d in DEVICE_COUNTS if d <= len(jax.devices(options.device))]
+  by_devices = []
+  if options.device_counts and len(counts) > 1:
+    guess_s = timing.guess_seconds(epoch_flops(GOAL_SIZES, data.n, BATCH_SIZE), peak_gflops)
+    each = [(GOAL_MEMBERS, shared, d) for shared in (False, True) for d in counts]
+    log(f"devices: {GOAL_MEMBERS} members of {GOAL_SIZES} over {counts} devices")
+    by_devices = time_net(data, GOAL_SIZES, each, options, guess_s, log)
+  for row in rows + by_devices:
     row["peak_fraction"] = row["gflops"] / peak_gflops
-  return {"batch_size": BATCH_SIZE, "members": list(members), "rows": rows}
+  return {
+    "batch_size": BATCH_SIZE,
+    "members": list(members),
+    "usable_cores": usable_cores(),
+    "rows": rows,
+    "by_devices": by_devices,
+  }
 
 
-def find(table: dict, sizes, members: int, shuffle: str) -> dict | None:
-  """The population row of `sizes`, `members` and `shuffle`, if the table has it."""
-  for row in table["rows"]:
+def find(table: dict, sizes, members: int, shuffle: str, devices: int | None = None, key="rows"):
+  """The population row of `sizes`, `members`, `shuffle` (and `devices`) in `table[key]`."""
+  for row in table.get(key, []):
     if (
       row["impl"] == "population"
       and row["sizes"] == list(sizes)
       and row["members"] == members
       and row["shuffle"] == shuffle
+      and devices in (None, row.get("devices", 1))
     ):
       return row
   return None
 
 
 def goals(table: dict) -> dict:
-  """The population issue's goal (`GOAL_RATIO`), and per-member shuffles at the same size, reported
-  (no goal)."""
+  """The population issues' goals: `GOAL_MEMBERS` members of `GOAL_SIZES` against one network,
+  `GOAL_RATIO` with a shared shuffle, `GOAL_PER_MEMBER` with per-member shuffles (and never below
+  1.0 on any CPU), each spread over the usable cores as `train --seeds` spreads them."""
   out = {}
-  for shuffle, target in (("shared", GOAL_RATIO), ("per-member", None)):
+  for shuffle, target in (("shared", GOAL_RATIO), ("per-member", GOAL_PER_MEMBER)):
     row = find(table, GOAL_SIZES, GOAL_MEMBERS, shuffle)
     if row is None:
       continue
     shuffles = "a shared shuffle" if shuffle == "shared" else "per-member shuffles"
-    name = f"{GOAL_MEMBERS} members of {GOAL_SIZES} batch {BATCH_SIZE}, {shuffles}, × one network"
+    devices = row.get("devices", 1)
+    name = (
+      f"{GOAL_MEMBERS} members of {GOAL_SIZES} batch {BATCH_SIZE}, {shuffles}, on {devices} "
+      f"device{'s' * (devices != 1)}, × one network"
+    )
     out[name] = timing.goal(row["vs_one_network"], target)
   return out
 
@@ -161,25 +207,40 @@ def format_table(table: dict, rounds: int) -> str:
     "ratios of network-epochs per second of the trials in the same round; * timed on that many "
     "examples of each epoch, extrapolated:"
   )
+  lines = [textwrap.fill(about, 100), *_rows(table["rows"])]
+  if table.get("by_devices"):
+    lines += [
+      textwrap.fill(
+        f"The same {GOAL_MEMBERS} members of {GOAL_SIZES} over 1, 2, 4 and 8 devices (this CPU "
+        f"has {table.get('usable_cores')} usable cores: beyond them, more devices only add their "
+        "overhead):",
+        100,
+      ),
+      *_rows(table["by_devices"]),
+    ]
+  return "\n".join(lines)
+
+
+def _rows(rows: list[dict]) -> list[str]:
   lines = [
-    textwrap.fill(about, 100),
-    f"{'net':>14} {'M':>4} {'shuffle':<12} {'timed':>7} {'s/epoch (all M)':<20} "
+    f"{'net':>14} {'M':>4} {'shuffle':<12} {'dev':>3} {'timed':>7} {'s/epoch (all M)':<20} "
     f"{'network-epochs/s':<18} {'GFLOP/s':>7} {'% peak':>6} | {'× one network':<19} "
     f"{'× numpy'}",
   ]
-  for row in table["rows"]:
+  for row in rows:
     ref = row["impl"] != "population"
     net = "[" + ", ".join(map(str, row["sizes"])) + "]"
     label = row["impl"].replace("_", " ") if ref else row["shuffle"]
+    devices = "-" if ref else row.get("devices", 1)
     lines.append(
-      f"{net:>14} {'-' if ref else row['members']:>4} {label:<12} {_timed(row):>7} "
+      f"{net:>14} {'-' if ref else row['members']:>4} {label:<12} {devices:>3} {_timed(row):>7} "
       f"{format_stats(Stats(**row['epoch_s'])):<20} "
       f"{format_stats(Stats(**row['network_epochs_per_s'])):<18} {row['gflops']:>7.1f} "
       f"{100 * row['peak_fraction']:>5.1f}% | "
       f"{format_stats(Stats(**row['vs_one_network']), format_seconds):<19} "
       f"{format_stats(Stats(**row['vs_numpy']), format_seconds)}"
     )
-  return "\n".join(lines)
+  return lines
 
 
 def plot(report: dict, path: str) -> None:
@@ -195,7 +256,28 @@ def plot(report: dict, path: str) -> None:
   for row in table["rows"]:
     if row["sizes"] not in nets:
       nets.append(row["sizes"])
-  fig, axes = plt.subplots(1, len(nets), figsize=(5 * len(nets), 4), squeeze=False)
+  by_devices = table.get("by_devices") or []
+  panels = len(nets) + bool(by_devices)
+  fig, axes = plt.subplots(1, panels, figsize=(5 * panels, 4), squeeze=False)
+  if by_devices:
+    ax = axes[0][-1]
+    for shuffle in ("per-member", "shared"):
+      line = [r for r in by_devices if r["impl"] == "population" and r["shuffle"] == shuffle]
+      rate = [r["vs_one_network"] for r in line]
+      ax.errorbar(
+        [r["devices"] for r in line],
+        [s["median"] for s in rate],
+        yerr=[[s["median"] - s["min"] for s in rate], [s["max"] - s["median"] for s in rate]],
+        fmt="o-",
+        capsize=3,
+        label=f"{GOAL_MEMBERS} members, {shuffle} shuffle{'s' if shuffle == 'per-member' else ''}",
+      )
+    ax.axvline(table.get("usable_cores", 1), ls=":", c="k", label="usable cores")
+    ax.set(xscale="log", xlabel="devices", ylabel="× one network (network-epochs / s)")
+    ax.set_xticks([r["devices"] for r in by_devices], [r["devices"] for r in by_devices])
+    ax.set_title(f"{GOAL_SIZES} over devices, on {report['device']}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
   for ax, sizes in zip(axes[0], nets):
     rows = [r for r in table["rows"] if r["sizes"] == sizes]
     for shuffle in ("shared", "per-member"):

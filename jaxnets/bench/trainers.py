@@ -17,7 +17,9 @@ from typing import Any, Literal
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 
+from jaxnets._engine import members as spread
 from jaxnets._engine import program
 from jaxnets.bench import numpy_reference as reference
 from jaxnets.bench.timing import nothing
@@ -120,10 +122,14 @@ class CompiledEpochs:
     return lambda: self.train(order)
 
   def train(self, order: jax.Array) -> None:
-    x_NxI, y_N = self.data.on_device
+    x_NxI, y_N = self.inputs()
     self.params, self.opt_state, self.metrics = jax.block_until_ready(
       self.compiled(self.params, self.opt_state, x_NxI, y_N, order)
     )
+
+  def inputs(self) -> tuple[jax.Array, jax.Array]:
+    """The training examples, where the program reads them."""
+    return self.data.on_device
 
   def limit(self) -> AbstractContextManager[Any]:
     return nothing()
@@ -181,30 +187,53 @@ class PopulationEpochs(CompiledEpochs):
   """`jaxnets.train_population_epoch` training M networks at once (the optimizer `SGD` at
   η = `ETA` for every member), with per-member orders (member k's keyed by
   `jax.random.split(jax.random.key(1), M)[k]`) or, `shared`, one for all (keyed by
-  `jax.random.key(1)`), drawn on the host by `epoch_order`."""
+  `jax.random.key(1)`), drawn on the host by `epoch_order`; over `devices` devices of the data's
+  platform (a "members" mesh, each training M / devices members), or on the data's one."""
 
   def __init__(
-    self, data: Data, sizes: Sequence[int], batch_size: int, members: int, *, shared: bool
-  ):
-    super().__init__(f"{members} {'shared' if shared else 'per-member'}", data, sizes, batch_size)
-    self.members, self.shared = members, shared
+    self, data: Data, sizes: Sequence[int], batch_size: int, members: int, *, shared: bool,
+    devices: int = 1,
+  ):  # fmt: skip
+    name = f"{members} {'shared' if shared else 'per-member'}"
+    super().__init__(name + (f" on {devices} devices" if devices > 1 else ""), data, sizes,
+                     batch_size)  # fmt: skip
+    self.members, self.shared, self.devices = members, shared, devices
+    self.mesh = None
+    if devices > 1:
+      if members % devices:
+        raise ValueError(f"{members} members don't divide over {devices} devices")
+      self.mesh = Mesh(np.array(jax.devices(data.device.platform)[:devices]), (spread.AXIS,))
     params = init_population(jax.random.split(jax.random.key(0), members), sizes)
-    self.params = jax.device_put(params, data.device)
-    opt_state = with_learning_rate(jax.vmap(SGD.init)(self.params), ETA)
-    self.opt_state = jax.device_put(opt_state, data.device)
+    opt_state = with_learning_rate(jax.vmap(SGD.init)(params), ETA)
+    self.params, self.opt_state = self.place((params, opt_state), split=True)
+    if self.mesh is not None:
+      self.on_mesh = self.place(tuple(data.on_device), split=False)
     key = jax.random.key(1)
     self.words = [key_words(k) for k in ([key] if shared else jax.random.split(key, members))]
+
+  def place(self, tree, split: bool):
+    """Arrays onto the data's device, or onto the mesh (split on the members, or replicated)."""
+    if self.mesh is None:
+      return jax.device_put(tree, self.data.device)
+    return spread.put(tree, self.mesh, split=split)
+
+  def inputs(self) -> tuple[jax.Array, jax.Array]:
+    return self.data.on_device if self.mesh is None else self.on_mesh
 
   def order(self, epoch: int) -> jax.Array:
     """(N,) shared, or (M, N) one per member."""
     n, examples = self.epoch_examples, self.examples
     orders = [epoch_order(w, epoch, n)[:examples] for w in self.words]
-    return jax.device_put(orders[0] if self.shared else np.stack(orders), self.data.device)
+    return self.place(orders[0] if self.shared else np.stack(orders), split=not self.shared)
 
   def lower(self, order: jax.Array) -> Any:
-    x_NxI, y_N = self.data.on_device
+    x_NxI, y_N = self.inputs()
     static = population_options(self.params, SGD, quadratic_cost, self.batch_size, "auto",
-                                self.shared)  # fmt: skip
-    return program.compiled_population_epoch.lower(
-      self.params, self.opt_state, x_NxI, y_N, order, **static
+                                self.shared, per_device=self.members // self.devices)  # fmt: skip
+    if self.mesh is None:
+      return program.compiled_population_epoch.lower(
+        self.params, self.opt_state, x_NxI, y_N, order, **static
+      )
+    return spread.population_epoch.lower(
+      self.params, self.opt_state, x_NxI, y_N, order, mesh=self.mesh, **static
     )
