@@ -10,10 +10,18 @@ import platform
 import time
 from pathlib import Path
 
-import jax
-import jax.numpy as jnp
-import matplotlib
-import numpy as np
+# One CPU device per usable core for JAX, unless XLA_FLAGS sets a count (as `python -m jaxnets
+# train` gives it): a population's members spread over them (`mesh`). Before JAX starts.
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+  _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  _count = f"--xla_force_host_platform_device_count={_cores or 1}"
+  os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_count}".strip()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
+from jax.sharding import Mesh  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the Agg backend)
@@ -36,6 +44,13 @@ members run as one), the seeds then differing in their initial parameters only."
 DEAD_RECALL = 0.1
 """A digit is dead for a network that answers it for fewer than this fraction of its test images
 (an output neuron that stayed saturated)."""
+
+
+def mesh() -> Mesh | None:
+  """The devices a population's members spread over (`jn.fit_population(mesh=...)`): every
+  device, where there are several; None on one."""
+  devices = jax.devices()
+  return Mesh(np.array(devices), ("members",)) if len(devices) > 1 else None
 
 
 def seed_keys(seed: int) -> tuple[jax.Array, jax.Array]:

@@ -39,6 +39,7 @@ def main(argv=None) -> dict:
       jn.init_population(init_keys, sizes),
       train,
       eta=3.0,
+      mesh=common.mesh(),
       epochs=epochs,
       batch_size=10,
       key=shuffle_keys,

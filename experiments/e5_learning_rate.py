@@ -34,6 +34,7 @@ def sweep(sizes, etas, args, train, test, epochs) -> list[dict]:
     jn.init_population(init_keys[seed_of], sizes),
     train,
     eta=np.repeat(etas, args.n_seeds).tolist(),
+    mesh=common.mesh(),
     epochs=epochs,
     batch_size=10,
     key=shuffle_keys if args.shared_shuffle else shuffle_keys[seed_of],

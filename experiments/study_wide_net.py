@@ -77,6 +77,7 @@ def train(params, data: dict[str, jn.Dataset], probe, shuffle_keys, epochs: int)
     params,
     data["train"],
     eta=ETA,
+    mesh=common.mesh(),
     epochs=epochs,
     batch_size=BATCH_SIZE,
     key=shuffle_keys,
