@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 TEST_STAMP := $(VENV)/.installed-test-stamp
 
-.PHONY: train test lint format bench experiments study clean
+.PHONY: train test lint format bench experiments study clean device-check device-deps \
+  test-newest test-oldest docs
 
 # jaxnets and its dependencies (about 1 GB): all that training needs.
 $(STAMP): pyproject.toml
@@ -38,13 +39,43 @@ study: $(STAMP)
 
 ## The test suite, in parallel over the machine's cores (pytest-xdist).
 test: $(TEST_STAMP)
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --dist loadgroup
 
 ## Seconds per epoch on DEVICE (cpu, gpu, tpu) vs NumPy and PyTorch: a table, results/bench/*.json, *.png.
 DEVICE ?= cpu
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]' || echo "PyTorch not installed: benchmarking without it"
 	$(PY) -m jaxnets bench --device $(DEVICE) --out results/bench
+
+## The device check (jaxnets/bench/device/): the devices and versions, the suite's
+## device-facing tests, the book's run against the CPU's, speed against PyTorch, populations up
+## to M = 4096 and the largest that fits, in under 8 minutes on one GPU; into
+## results/device/DEVICE (json, png, txt). DEVICE=gpu unless given (DEVICE=cpu: the same check);
+## QUICK=1: a run of seconds. It installs nothing: the working tree (PYTHONPATH=.) on the
+## machine's Python and JAX (this checkout's venv where there is one); pytest from .device-deps
+## where the machine lacks it.
+CHECK_DEVICE = $(if $(filter file undefined,$(origin DEVICE)),gpu,$(DEVICE))
+DEVICE_PYTHON ?= $(if $(wildcard $(PY)),$(PY),python3)
+device-check:
+	PYTHONPATH=. $(DEVICE_PYTHON) -m jaxnets.bench.device --device $(CHECK_DEVICE) \
+	  --out results/device/$(CHECK_DEVICE) $(if $(QUICK),--quick)
+
+## pytest and its pure-Python dependencies (for Python 3.12, as the lent GPU's) in .device-deps,
+## for a machine that has JAX but no pytest: carry .device-deps along and device-check finds it.
+device-deps:
+	rm -rf .device-deps
+	$(PYTHON) -m pip install --quiet --target .device-deps --python-version 3.12 \
+	  --only-binary=:all: --no-compile pytest pluggy iniconfig packaging hypothesis
+
+## The suite on the newest stack: Debian 13's Python 3.13 and the newest JAX, in a chroot built
+## once with debootstrap (as root; cached in /var/cache/jaxnets-newest). See .ci/test-newest.
+test-newest:
+	$(PYTHON) .ci/test-newest
+
+## The suite on the oldest JAX the package claims (jax, jaxlib, optax and chex at pyproject's
+## lower bounds) with this machine's python3, in .venv-oldest. See .ci/test-oldest.
+test-oldest:
+	$(PYTHON) .ci/test-oldest
 
 ## ruff (lint and layout), mypy (types) on the package, import-linter (the layers: pyproject.toml).
 lint: $(STAMP)
@@ -59,3 +90,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache
+
+## README.md and docs/*.md from docs/src/*.md and the numbers under results/ (docs/generate.py).
+docs: $(STAMP)
+	$(PY) docs/generate.py
