@@ -10,12 +10,10 @@ import platform
 import time
 from pathlib import Path
 
-# One CPU device per usable core for JAX, unless XLA_FLAGS sets a count (as `python -m jaxnets
-# train` gives it): a population's members spread over them (`mesh`). Before JAX starts.
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-  _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-  _count = f"--xla_force_host_platform_device_count={_cores or 1}"
-  os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_count}".strip()
+from jaxnets.runs import use_host_devices
+
+use_host_devices()  # before JAX's first computation, as `python -m jaxnets train` gives them: a
+# population's members spread over the CPU's cores (`mesh`); a count in XLA_FLAGS wins
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

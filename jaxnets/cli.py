@@ -22,10 +22,13 @@ class OneLineParser(argparse.ArgumentParser):
   """argparse that reports a bad flag as one line and exit status 2."""
 
   def error(self, message):
-    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
-    if choice:  # a misspelt command: its nearest
-      names = re.findall(r"'?([\w-]+)'?", choice.group(2))
-      near = difflib.get_close_matches(choice.group(1), names, n=1, cutoff=0.5)
+    choice = re.search(r"invalid choice: '([^']*)'.*\(choose from (.*)\)", message)
+    if choice:  # a misspelt command: its nearest, in one form on every Python
+      bad, names = choice.group(1), re.findall(r"'?([\w-]+)'?", choice.group(2))
+      message = (
+        f"{message[: choice.start()]}invalid choice: '{bad}' (choose from {', '.join(names)})"
+      )
+      near = difflib.get_close_matches(bad, names, n=1, cutoff=0.5)
       message += f"; did you mean {near[0]}?" if near else ""
     self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
@@ -98,14 +101,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def host_devices(at_least: int = 1) -> None:
-  """One CPU device per usable core (and `at_least` that many), for JAX when it starts (unless
-  XLA_FLAGS sets a count): a population spreads its members over them; a single network runs on
-  the first, as before."""
-  xla_flags = os.environ.get("XLA_FLAGS", "")
-  if "xla_force_host_platform_device_count" not in xla_flags:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    count = f"--xla_force_host_platform_device_count={max(cores or 1, at_least)}"
-    os.environ["XLA_FLAGS"] = f"{xla_flags} {count}".strip()
+  """CPU devices for JAX, before it starts: `DEVICES_PER_CORE` per usable core (at least
+  `at_least`), unless XLA_FLAGS sets a count: a population spreads its members over them; a
+  single network runs on the first, as before."""
+  from jaxnets._engine.device import use_host_devices
+
+  use_host_devices(at_least)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -9,10 +9,11 @@ import sys
 import jax
 import numpy as np
 import pytest
-from helpers import small
+from helpers import ENV, REPO, small
 from jax.sharding import Mesh
 
 import jaxnets as jn
+from jaxnets._engine.device import DEVICES_PER_CORE
 
 SCRIPT = r"""
 import json
@@ -145,9 +146,31 @@ def test_a_population_that_does_not_divide_the_devices_is_padded_unseen(eight_de
 
 def test_the_bench_spreads_a_population_as_the_command_line_does(eight_devices):
   """`PopulationEpochs(devices=2)` trains what one device trains; `devices_for` spreads M members
-  over the usable cores (2 here, though 8 devices exist), the most that divide M."""
+  over `DEVICES_PER_CORE` devices per usable core (of the 8 that exist), the most that divide M."""
   assert eight_devices["bench_diff"] == 0.0
-  cores = len(os.sched_getaffinity(0))
+  most = min(DEVICES_PER_CORE * len(os.sched_getaffinity(0)), 8)
   assert eight_devices["bench_devices"] == [
-    max(d for d in range(1, min(cores, 8) + 1) if m % d == 0) for m in (1, 3, 8, 32)
+    max(d for d in range(1, most + 1) if m % d == 0) for m in (1, 3, 8, 32)
   ]
+
+
+@pytest.mark.parametrize(
+  ("xla_flags", "devices"),
+  [
+    (None, DEVICES_PER_CORE * len(os.sched_getaffinity(0))),
+    ("--xla_force_host_platform_device_count=3", 3),
+  ],
+)
+def test_the_command_line_spreads_a_population_over_devices_per_core(tmp_path, xla_flags, devices):
+  """`train --seeds` gives JAX `DEVICES_PER_CORE` CPU devices per usable core, unless XLA_FLAGS
+  sets a count; the members spread over all of them (4 members over 3 devices: padded, unseen)."""
+  env = {k: v for k, v in ENV.items() if k not in ("XLA_FLAGS", "JAX_NUM_CPU_DEVICES")}
+  if xla_flags:
+    env["XLA_FLAGS"] = xla_flags
+  done = subprocess.run(
+    [sys.executable, "-m", "jaxnets", "train", "--sizes", "784", "8", "10", "--seeds", "0-3",
+     "--train-size", "200", "--epochs", "1"],
+    env=env, capture_output=True, text=True, timeout=300, cwd=REPO,
+  )  # fmt: skip
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert f"on cpu ({devices} devices)" in done.stdout.splitlines()[0]

@@ -48,7 +48,7 @@ def test_train_help_lists_trains_flags_and_the_cache(capsys):
 def test_a_misspelt_command(capsys):
   assert main(["trian"]) == 2
   assert capsys.readouterr().err == (
-    "error: argument command: invalid choice: 'trian' (choose from 'train', 'predict', 'bench'); "
+    "error: argument command: invalid choice: 'trian' (choose from train, predict, bench); "
     "did you mean train? (see python -m jaxnets --help)\n"
   )
 

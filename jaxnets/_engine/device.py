@@ -1,5 +1,7 @@
 """Running epochs on a device: arrays put there, a long epoch cut into calls, values read back."""
 
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -8,6 +10,30 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnets._engine.blocks import block_steps
+
+DEVICES_PER_CORE = 2
+"""CPU devices per usable core that a population's members spread over. XLA:CPU runs each
+device's program on one thread at these sizes: one device per core keeps the cores busy, and a
+second per core lets one device's program run while another's waits (`make bench`'s table of one
+population over 1, 2, 4 and 8 devices, docs/parallel.md). A single network runs on the first."""
+
+
+def usable_cores() -> int:
+  """The cores this process may run on (its CPU affinity, else the machine's count)."""
+  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def use_host_devices(at_least: int = 1) -> int:
+  """Gives JAX `DEVICES_PER_CORE` CPU devices per usable core (at least `at_least`), unless
+  XLA_FLAGS already sets a count. Call it before JAX's first computation (XLA reads the flag when
+  its CPU backend starts; later calls change nothing). Returns the count asked for."""
+  flags = os.environ.get("XLA_FLAGS", "")
+  given = re.search(r"--xla_force_host_platform_device_count=(\d+)", flags)
+  if given:
+    return int(given.group(1))
+  count = max(DEVICES_PER_CORE * usable_cores(), at_least)
+  os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={count}".strip()
+  return count
 
 
 def to_device(a) -> jax.Array:

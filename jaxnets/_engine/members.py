@@ -84,11 +84,7 @@ def gathered(tree):
 
 def _shard_map(f, mesh, in_specs, out_specs):
   """`shard_map` without the replication check (each device's program is one device's)."""
-  if hasattr(jax, "shard_map"):
-    return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
-  from jax.experimental.shard_map import shard_map  # noqa: PLC0415  (JAX before shard_map moved)
-
-  return shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_rep=False)
+  return jax.shard_map(f, mesh=mesh, in_specs=in_specs, out_specs=out_specs, check_vma=False)
 
 
 def _everywhere(tree):

@@ -9,12 +9,12 @@ fraction of the matmul peak, and the ratios "× one network" and "× NumPy" of t
 the same round.
 """
 
-import os
 import textwrap
 from collections.abc import Callable, Sequence
 
 import jax
 
+from jaxnets._engine.device import DEVICES_PER_CORE, usable_cores
 from jaxnets._engine.memory import epoch_flops
 from jaxnets._files import write_png
 from jaxnets.bench import numpy_reference as reference
@@ -39,17 +39,12 @@ def members_for(device: str) -> tuple[int, ...]:
   return MEMBERS_CPU if device == "cpu" else MEMBERS_ACCELERATOR
 
 
-def usable_cores() -> int:
-  """The cores this process may run on."""
-  return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def devices_for(members: int, device: str) -> int:
   """The devices a population of `members` spreads over, as the command line's `train --seeds`
-  does: one per usable core on a CPU (at most the devices JAX has), every device of an
-  accelerator; the most of those that divide M (the benchmark times no padding)."""
+  spreads it: `DEVICES_PER_CORE` per usable core on a CPU (at most the devices JAX has), every
+  device of an accelerator; the most of those that divide M (the benchmark times no padding)."""
   available = len(jax.devices(device))
-  most = min(available, usable_cores()) if device == "cpu" else available
+  most = min(available, DEVICES_PER_CORE * usable_cores()) if device == "cpu" else available
   return max(d for d in range(1, most + 1) if members % d == 0)
 
 
@@ -212,8 +207,8 @@ def format_table(table: dict, rounds: int) -> str:
     lines += [
       textwrap.fill(
         f"The same {GOAL_MEMBERS} members of {GOAL_SIZES} over 1, 2, 4 and 8 devices (this CPU "
-        f"has {table.get('usable_cores')} usable cores: beyond them, more devices only add their "
-        "overhead):",
+        f"has {table.get('usable_cores')} usable cores; a population spreads over "
+        f"{DEVICES_PER_CORE} devices per core):",
         100,
       ),
       *_rows(table["by_devices"]),

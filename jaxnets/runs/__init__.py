@@ -10,8 +10,11 @@
 - `save_params`, `load_params`, `save_checkpoint`, `load_checkpoint` (`checkpoint`): npz files,
   no pickle, atomic, checksummed.
 - `check_memory` (`memory`): a run refused before it allocates more than the machine has.
+- `use_host_devices` (the engine's): CPU devices for a population's members, set before JAX's
+  first computation, as the command line sets them.
 """
 
+from jaxnets._engine.device import use_host_devices
 from jaxnets._files import WriteError, write_atomic, write_json, write_png
 from jaxnets.runs.checkpoint import (
   Checkpoint,
@@ -34,6 +37,7 @@ from jaxnets.runs.recorder import Recorder, RunDiverged, RunInterrupted, RunWrit
 from jaxnets.runs.run import RunError, population_keys, train
 
 __all__ = [
+  "use_host_devices",
   "Checkpoint",
   "CheckpointError",
   "ConfigError",
