@@ -18,9 +18,14 @@ import jaxnets as jn
 from jaxnets.runs import load_checkpoint
 
 TWO_DEVICES = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-QUICK = {**TWO_DEVICES, "JAXNETS_HEARTBEAT_SECONDS": "5", "JAXNETS_CONNECT_SECONDS": "5"}
-"""Each process with 2 CPU devices; a lost process noticed in 5 s (30 by default), a coordinator
-given up on in 5 s (60 by default)."""
+QUICK = {**TWO_DEVICES, "JAXNETS_HEARTBEAT_SECONDS": "15", "JAXNETS_CONNECT_SECONDS": "5"}
+"""Each process with 2 CPU devices; a lost process noticed in 15 s (30 by default: shorter would
+take a process busy compiling on a loaded machine for a lost one), a coordinator given up on in
+5 s (60 by default)."""
+
+pytestmark = pytest.mark.xdist_group("processes")
+"""One worker runs these one after another (make test: --dist loadgroup): each starts 2 or 3
+processes, and two such tests at once on 2 cores would time each other out."""
 
 
 def free_port() -> int:
@@ -227,3 +232,19 @@ def test_bad_distributed_flags_are_one_line(capsys, flags, message):
   assert main(["train", *flags]) == 2
   err = capsys.readouterr().err
   assert message in err and err.count("\n") == 1
+
+
+def test_the_supervisor_drops_gloos_notes_even_when_two_threads_interleave_them():
+  """Gloo's threads write their notes in pieces; two at once arrive as one line with both
+  beginnings and a line holding the second's number. Neither reaches the user; other lines do."""
+  import io  # noqa: PLC0415
+
+  from jaxnets.runs.distributed import _relay  # noqa: PLC0415
+
+  note = "[Gloo] Rank 1 is connected to 3 peer ranks. Expected number of connected peer ranks is : "
+  stream = [f"{note}3\n", f"{note}{note}3\n", "3\n", "Epoch 0: 3\n", "3\n",
+            "I1206 16:00:00.000 1 gloo.cc:1] x\n", "error: why\n"]  # fmt: skip
+  out, said = io.StringIO(), []
+  _relay(iter(stream), None, out, said)
+  assert out.getvalue() == "Epoch 0: 3\n3\nerror: why\n"
+  assert said == ["error: why\n"]

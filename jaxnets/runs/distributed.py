@@ -34,6 +34,10 @@ CONNECT_SECONDS = int(os.environ.get("JAXNETS_CONNECT_SECONDS", 60))
 (`$JAXNETS_CONNECT_SECONDS` to choose)."""
 
 _LOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d")  # absl/glog: "F1206 14:08:28.07  123 file:80] "
+_GLOO_END = re.compile(r"peer ranks is : \d+")
+"""The end of gloo's note "[Gloo] Rank 1 is connected to 1 peer ranks. Expected number of connected
+peer ranks is : 1", which its threads write in pieces: two notes at once can come out as
+"[Gloo] Rank 0 … is : [Gloo] Rank 0 … is : 1" and a line "1"."""
 
 
 class DistributedError(RuntimeError):
@@ -122,10 +126,16 @@ def _relay(stream, report: list[str] | None, out, said: list[str]) -> None:
   """Copies a stream of the worker to ours, but for the runtime's logging and gloo's notes; on
   stderr (`report` given), from the runtime's first error on, everything is kept aside in
   `report` instead (the process is ending)."""
+  unfinished = 0  # gloo's notes begun but not ended: their numbers may come on later lines
   for line in stream:
     if report is not None and (report or (_LOG.match(line) and line[0] in "EF")):
       report.append(line.rstrip("\n"))
-    elif not (_LOG.match(line) or line.startswith("[Gloo]")):
+    elif line.startswith("[Gloo]"):
+      unfinished = line.count("[Gloo]") - len(_GLOO_END.findall(line))
+    elif unfinished > 0 and line.strip().isdigit():
+      unfinished -= 1  # the end of a note another thread's note interrupted
+    elif not _LOG.match(line):
+      unfinished = 0
       out.write(line)
       out.flush()
       if line.startswith("error: "):
