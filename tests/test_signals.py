@@ -13,7 +13,7 @@ import pytest
 from helpers import ENV, jaxnets_command, temp_files, tmpfs, wait_for_file
 
 from jaxnets.runs import load_checkpoint
-from jaxnets.runs.signals import Aborted, stop_on_signals
+from jaxnets.runs.signals import Aborted, interruptible_wait, stop_on_signals
 
 
 def test_the_first_signal_asks_the_second_aborts():
@@ -59,6 +59,31 @@ def test_outside_the_main_thread_nothing_trips():
   thread.start()
   thread.join()
   assert seen == {"stop": False, "handler": before}
+
+
+def test_a_computations_error_is_raised_in_the_waiting_thread_alone(monkeypatch, capfd):
+  """The device's error (a lost process's in a distributed run: gloo's "Connection reset by
+  peer") comes out of interruptible_wait as the exception, not as a traceback printed by the
+  thread that waited on the device."""
+  import types  # noqa: PLC0415
+
+  import jax  # noqa: PLC0415
+
+  from jaxnets.runs import signals  # noqa: PLC0415
+
+  class Pending:  # an array whose computation is still running, then fails
+    def is_ready(self):
+      return False
+
+  def block_until_ready(leaves):
+    time.sleep(0.2)
+    raise RuntimeError("Read error [127.0.0.1]:42371: Connection reset by peer")
+
+  fake = types.SimpleNamespace(Array=Pending, tree=jax.tree, block_until_ready=block_until_ready)
+  monkeypatch.setattr(signals, "jax", fake)
+  with pytest.raises(RuntimeError, match="Connection reset by peer"):
+    interruptible_wait([Pending()])
+  assert "Traceback" not in capfd.readouterr().err
 
 
 def test_a_real_process_stops_after_its_epoch_then_at_once(tmp_path):

@@ -95,17 +95,24 @@ def stop_on_signals(notice: str | None = None) -> Iterator[StopRequest]:
 def interruptible_wait(tree: Any) -> None:
   """Blocks until every JAX array of `tree` is computed, in a wait that a signal interrupts: the
   main thread waits on an event (a signal handler runs there, and may raise `Aborted`) while a
-  thread waits on the device. (`jax.block_until_ready` waits in C++, where no handler runs.)"""
+  thread waits on the device. (`jax.block_until_ready` waits in C++, where no handler runs.) The
+  computation's error (a lost process of a distributed run, say) is raised here, in the caller's
+  thread."""
   leaves = [a for a in jax.tree.leaves(tree) if isinstance(a, jax.Array)]
   if all(a.is_ready() for a in leaves):  # type: ignore[attr-defined]  # (not in jax's stubs)
     return
   done = threading.Event()
+  failed: list[BaseException] = []
 
   def wait():
     try:
       jax.block_until_ready(leaves)
+    except BaseException as e:  # noqa: BLE001  (handed to the caller's thread)
+      failed.append(e)
     finally:
       done.set()
 
   threading.Thread(target=wait, name="jaxnets-wait", daemon=True).start()
   done.wait()
+  if failed:
+    raise failed[0]
