@@ -39,7 +39,7 @@ study: $(STAMP)
 
 ## The test suite, in parallel over the machine's cores (pytest-xdist).
 test: $(TEST_STAMP)
-	$(PY) -m pytest -n auto --dist loadgroup
+	$(PY) -m pytest -n auto
 
 ## Seconds per epoch on DEVICE (cpu, gpu, tpu) vs NumPy and PyTorch: a table, results/bench/*.json, *.png.
 DEVICE ?= cpu

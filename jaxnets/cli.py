@@ -123,10 +123,10 @@ def _train(args: argparse.Namespace) -> int:
   from jaxnets.runs.cache import enable_compilation_cache
   from jaxnets.runs.config import TrainConfig
 
-  enable_compilation_cache()  # a second run skips compiling (~1 s)
   if joined is None:
+    enable_compilation_cache()  # a second run skips compiling (~1 s)
     config = flags.train_config(args)
-  else:
+  else:  # no persistent cache: with JAX 0.12, processes that read it hung in their first collective
     distributed.initialize(*joined)
     distributed.check_flags(flags.shared_flags(args))
     config = TrainConfig.from_dict(distributed.leaders(lambda: flags.train_config(args).to_dict()))

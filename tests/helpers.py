@@ -100,3 +100,21 @@ def tmpfs(folder, options: str):
     yield folder
   finally:
     subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+@contextlib.contextmanager
+def one_at_a_time(tmp_path_factory, name: str):
+  """Holds a lock that every pytest-xdist worker of this session shares: tests that start several
+  processes each take it, so that two of them never run at once on a small machine (where they
+  would time each other out). (xdist's `--dist loadgroup` didn't group tests with pytest 9.2 and
+  xdist 3.8.)"""
+  import fcntl  # noqa: PLC0415
+
+  base = tmp_path_factory.getbasetemp()
+  folder = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+  with open(folder / f"{name}.lock", "w") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)
+    try:
+      yield
+    finally:
+      fcntl.flock(f, fcntl.LOCK_UN)

@@ -12,7 +12,7 @@ import time
 import chex
 import numpy as np
 import pytest
-from helpers import ENV, REPO, params_of, wait_for_file
+from helpers import ENV, REPO, one_at_a_time, params_of, wait_for_file
 
 import jaxnets as jn
 from jaxnets.runs import load_checkpoint
@@ -23,9 +23,13 @@ QUICK = {**TWO_DEVICES, "JAXNETS_HEARTBEAT_SECONDS": "15", "JAXNETS_CONNECT_SECO
 take a process busy compiling on a loaded machine for a lost one), a coordinator given up on in
 5 s (60 by default)."""
 
-pytestmark = pytest.mark.xdist_group("processes")
-"""One worker runs these one after another (make test: --dist loadgroup): each starts 2 or 3
-processes, and two such tests at once on 2 cores would time each other out."""
+
+@pytest.fixture(autouse=True)
+def one_test_of_processes_at_a_time(tmp_path_factory):
+  """Each test here starts 2 or 3 processes: two such tests at once on 2 cores (two xdist workers)
+  would time each other out, so they take turns."""
+  with one_at_a_time(tmp_path_factory, "processes"):
+    yield
 
 
 def free_port() -> int:
@@ -72,18 +76,19 @@ def library_runs(tmp_path_factory):
   """The same script as 2 processes of 2 devices each, and as 1 process of 4 devices; each
   writes what it trained to a file (pipes read one at a time could fill, and a process whose
   output blocks would hold the other at the runtime's shutdown)."""
-  folder, port = tmp_path_factory.mktemp("library"), str(free_port())
-  cmd = [sys.executable, "-c", LIBRARY]
-  four = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
-  runs = [("0", "2", TWO_DEVICES), ("1", "2", TWO_DEVICES), ("0", "1", four)]
-  procs = [
-    subprocess.Popen([*cmd, index, count, port, str(folder / f"{n}.json")], env=env,
-                     stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-    for n, (index, count, env) in enumerate(runs)
-  ]  # fmt: skip
-  for p in procs:
-    _, err = p.communicate(timeout=300)
-    assert p.returncode == 0, err[-3000:]
+  with one_at_a_time(tmp_path_factory, "processes"):  # set up before the tests' own turn
+    folder, port = tmp_path_factory.mktemp("library"), str(free_port())
+    cmd = [sys.executable, "-c", LIBRARY]
+    four = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    runs = [("0", "2", TWO_DEVICES), ("1", "2", TWO_DEVICES), ("0", "1", four)]
+    procs = [
+      subprocess.Popen([*cmd, index, count, port, str(folder / f"{n}.json")], env=env,
+                       stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+      for n, (index, count, env) in enumerate(runs)
+    ]  # fmt: skip
+    for p in procs:
+      _, err = p.communicate(timeout=300)
+      assert p.returncode == 0, err[-3000:]
   first, second, alone = (json.loads((folder / f"{n}.json").read_text()) for n in range(3))
   return [first, second], alone
 

@@ -13,6 +13,8 @@ checkpoint's state) to every process, so that all train the same run from the sa
 process 0 takes the run folder's lock and writes files.
 """
 
+import io
+import itertools
 import json
 import os
 import re
@@ -188,19 +190,48 @@ def is_leader() -> bool:
   return jax.process_index() == 0
 
 
+_SHARED = itertools.count()
+"""How many values this process has had from process 0: the key of the next in the runtime's
+store."""
+
+AGREE_SECONDS = 3600
+"""How long a process waits for process 0's value (the runtime ends a run that lost a process
+sooner: `HEARTBEAT_SECONDS`)."""
+
+
+CHUNK_BYTES = 1 << 20
+"""The most bytes one entry of the runtime's store holds: a larger value is sent in chunks."""
+
+
+def _from_leader(data: bytes | None) -> bytes:
+  """Process 0's `data` on every process (None elsewhere), through the distributed runtime's
+  key-value store (the coordinator), not a compiled collective: with JAX 0.12.1 on CPU, broadcasts
+  (`multihost_utils.broadcast_one_to_all`) made after process 0 read a checkpoint hung in every
+  process. Every process calls it, in the same order."""
+  from jax._src import distributed as runtime  # noqa: PLC0415  (the runtime's client: not public)
+
+  client, key = runtime.global_state.client, f"jaxnets/shared/{next(_SHARED)}"
+  if client is None:
+    raise DistributedError("this process has not joined a distributed run (initialize first)")
+  if data is not None:
+    chunks = [data[i : i + CHUNK_BYTES] for i in range(0, len(data), CHUNK_BYTES)] or [b""]
+    for i, chunk in enumerate(chunks):
+      client.key_value_set_bytes(f"{key}/{i}", chunk)
+    client.key_value_set(f"{key}/count", str(len(chunks)))  # last: the chunks are all there
+    return data
+  count = int(client.blocking_key_value_get(f"{key}/count", AGREE_SECONDS * 1000))
+  return b"".join(client.blocking_key_value_get_bytes(f"{key}/{i}", 1000) for i in range(count))
+
+
 def agree(value: Any) -> Any:
-  """Process 0's JSON-ready `value`, on every process (a collective: every process calls it)."""
+  """Process 0's JSON-ready `value`, on every process (every process calls it, in the same
+  order)."""
   import jax  # noqa: PLC0415
-  import numpy as np  # noqa: PLC0415
-  from jax.experimental import multihost_utils  # noqa: PLC0415
 
   if jax.process_count() == 1:
     return value
-  text = json.dumps(value, sort_keys=True).encode()
-  size = int(multihost_utils.broadcast_one_to_all(np.int32(len(text))))
-  buffer = np.zeros(size, np.uint8)
-  buffer[: len(text)] = np.frombuffer(text[:size], np.uint8)
-  return json.loads(bytes(np.asarray(multihost_utils.broadcast_one_to_all(buffer))).decode())
+  text = json.dumps(value, sort_keys=True).encode() if jax.process_index() == 0 else None
+  return json.loads(_from_leader(text).decode())
 
 
 def first_difference(mine: dict, leaders: dict) -> str | None:
@@ -230,15 +261,19 @@ def share_state(state, like):
   opt_state) shapes (`jax.eval_shape`) that every process knows."""
   import jax  # noqa: PLC0415
   import numpy as np  # noqa: PLC0415
-  from jax.experimental import multihost_utils  # noqa: PLC0415
 
   if jax.process_count() == 1:
     return state
   done, history = agree(None if state is None else [state[2], state[3]])
-  arrays = (
-    state[:2] if state is not None else jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), like)
-  )
-  params, opt_state = jax.tree.map(np.asarray, multihost_utils.broadcast_one_to_all(arrays))
+  data = None
+  if state is not None:
+    arrays = {str(i): np.asarray(a) for i, a in enumerate(jax.tree.leaves(state[:2]))}
+    with io.BytesIO() as f:
+      np.savez(f, **arrays)
+      data = f.getvalue()
+  with np.load(io.BytesIO(_from_leader(data)), allow_pickle=False) as npz:
+    leaves = [npz[str(i)] for i in range(len(npz.files))]
+  params, opt_state = jax.tree.unflatten(jax.tree.structure(like), leaves)
   return params, opt_state, done, history
 
 
