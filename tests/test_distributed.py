@@ -240,16 +240,19 @@ def test_bad_distributed_flags_are_one_line(capsys, flags, message):
 
 
 def test_the_supervisor_drops_gloos_notes_even_when_two_threads_interleave_them():
-  """Gloo's threads write their notes in pieces; two at once arrive as one line with both
-  beginnings and a line holding the second's number. Neither reaches the user; other lines do."""
+  """Gloo's threads write their notes in pieces; two at once interleave between pieces: one line
+  with both beginnings and a line holding a number, or a line "[Gloo] Rank " + a whole note and
+  a line with the rest of the first. No piece reaches the user; other lines do."""
   import io  # noqa: PLC0415
 
   from jaxnets.runs.distributed import _relay  # noqa: PLC0415
 
   note = "[Gloo] Rank 1 is connected to 3 peer ranks. Expected number of connected peer ranks is : "
-  stream = [f"{note}3\n", f"{note}{note}3\n", "3\n", "Epoch 0: 3\n", "3\n",
-            "I1206 16:00:00.000 1 gloo.cc:1] x\n", "error: why\n"]  # fmt: skip
+  rest = note.removeprefix("[Gloo] Rank ").replace("3", "1")
+  stream = [f"{note}3\n", f"{note}{note}3\n", "3\n", "Epoch 0: 3\n", "3 networks\n",
+            f"[Gloo] Rank {note}1\n", f"{rest}1\n", "I1206 16:00:00.000 1 gloo.cc:1] x\n",
+            "error: why\n"]  # fmt: skip
   out, said = io.StringIO(), []
   _relay(iter(stream), None, out, said)
-  assert out.getvalue() == "Epoch 0: 3\n3\nerror: why\n"
+  assert out.getvalue() == "Epoch 0: 3\n3 networks\nerror: why\n"
   assert said == ["error: why\n"]

@@ -36,10 +36,13 @@ CONNECT_SECONDS = int(os.environ.get("JAXNETS_CONNECT_SECONDS", 60))
 (`$JAXNETS_CONNECT_SECONDS` to choose)."""
 
 _LOG = re.compile(r"^[IWEF]\d{4} \d\d:\d\d:\d\d")  # absl/glog: "F1206 14:08:28.07  123 file:80] "
-_GLOO_END = re.compile(r"peer ranks is : \d+")
-"""The end of gloo's note "[Gloo] Rank 1 is connected to 1 peer ranks. Expected number of connected
-peer ranks is : 1", which its threads write in pieces: two notes at once can come out as
-"[Gloo] Rank 0 … is : [Gloo] Rank 0 … is : 1" and a line "1"."""
+_GLOO_WORDS = frozenset(
+  "[Gloo] Rank is connected to peer ranks ranks. Expected number of :".split()
+)
+"""The words of gloo's note "[Gloo] Rank 1 is connected to 1 peer ranks. Expected number of
+connected peer ranks is : 1", which its threads write in pieces: two notes at once interleave
+anywhere between pieces ("[Gloo] Rank [Gloo] Rank 1 is … : 1" and a line "1 is connected … : 1"),
+so a line of these words and numbers alone is a piece of one."""
 
 
 class DistributedError(RuntimeError):
@@ -128,20 +131,20 @@ def _relay(stream, report: list[str] | None, out, said: list[str]) -> None:
   """Copies a stream of the worker to ours, but for the runtime's logging and gloo's notes; on
   stderr (`report` given), from the runtime's first error on, everything is kept aside in
   `report` instead (the process is ending)."""
-  unfinished = 0  # gloo's notes begun but not ended: their numbers may come on later lines
   for line in stream:
     if report is not None and (report or (_LOG.match(line) and line[0] in "EF")):
       report.append(line.rstrip("\n"))
-    elif line.startswith("[Gloo]"):
-      unfinished = line.count("[Gloo]") - len(_GLOO_END.findall(line))
-    elif unfinished > 0 and line.strip().isdigit():
-      unfinished -= 1  # the end of a note another thread's note interrupted
-    elif not _LOG.match(line):
-      unfinished = 0
+    elif not (_LOG.match(line) or _is_gloos(line)):
       out.write(line)
       out.flush()
       if line.startswith("error: "):
         said.append(line)
+
+
+def _is_gloos(line: str) -> bool:
+  """Whether `line` is gloo's note, or pieces of its notes (`_GLOO_WORDS`)."""
+  words = line.split()
+  return "[Gloo]" in line or (bool(words) and all(w in _GLOO_WORDS or w.isdigit() for w in words))
 
 
 def _explain(report: str, coordinator: str | None, process: str, status: int) -> str:
@@ -207,7 +210,7 @@ def _from_leader(data: bytes | None) -> bytes:
   """Process 0's `data` on every process (None elsewhere), through the distributed runtime's
   key-value store (the coordinator), not a compiled collective: with JAX 0.12.1 on CPU, broadcasts
   (`multihost_utils.broadcast_one_to_all`) made after process 0 read a checkpoint hung in every
-  process. Every process calls it, in the same order."""
+  process. Every process calls it, in the same order, and leaves it when all have it."""
   from jax._src import distributed as runtime  # noqa: PLC0415  (the runtime's client: not public)
 
   client, key = runtime.global_state.client, f"jaxnets/shared/{next(_SHARED)}"
@@ -218,9 +221,13 @@ def _from_leader(data: bytes | None) -> bytes:
     for i, chunk in enumerate(chunks):
       client.key_value_set_bytes(f"{key}/{i}", chunk)
     client.key_value_set(f"{key}/count", str(len(chunks)))  # last: the chunks are all there
-    return data
-  count = int(client.blocking_key_value_get(f"{key}/count", AGREE_SECONDS * 1000))
-  return b"".join(client.blocking_key_value_get_bytes(f"{key}/{i}", 1000) for i in range(count))
+  else:
+    count = int(client.blocking_key_value_get(f"{key}/count", AGREE_SECONDS * 1000))
+    data = b"".join(client.blocking_key_value_get_bytes(f"{key}/{i}", 1000) for i in range(count))
+  # every process leaves together, as from a collective: none ends the run (process 0 serves the
+  # store) while another is still reading
+  client.wait_at_barrier(f"{key}/read", AGREE_SECONDS * 1000)
+  return data
 
 
 def agree(value: Any) -> Any:
