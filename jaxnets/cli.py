@@ -190,18 +190,25 @@ def main(argv: list[str] | None = None, *, hard_exit: bool = False) -> int:
       sys.stdout.flush()
       sys.stderr.flush()
       os._exit(128 + e.signum)
+    _STOPPED_TOGETHER.append(e.signum)  # after an epoch: every process of a run stops there
     return 128 + e.signum
   except KeyboardInterrupt:
     print("interrupted outside training; every file already written is complete", file=sys.stderr)
     return 130
 
 
+_STOPPED_TOGETHER: list[int] = []
+"""The signal that stopped this run after an epoch, if one did (`main`)."""
+
+
 def entry_point() -> None:
   """`python -m jaxnets` and the `jaxnets` script."""
   status = main(hard_exit=True)
-  if status and os.environ.get("JAXNETS_DISTRIBUTED_WORKER"):
+  if status and os.environ.get("JAXNETS_DISTRIBUTED_WORKER") and not _STOPPED_TOGETHER:
     # a distributed worker that fails leaves at once, without the runtime's orderly shutdown,
-    # which would hold it until every other process ends: they notice it gone and end too
+    # which would hold it until every other process ends: they notice it gone and end too (one
+    # stopped by a signal after an epoch leaves in order: the others stop after the same epoch,
+    # and process 0 would take one gone before it wrote its files for a lost process)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
