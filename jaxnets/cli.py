@@ -100,15 +100,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   return args
 
 
-def host_devices(at_least: int = 1) -> None:
-  """CPU devices for JAX, before it starts: `DEVICES_PER_CORE` per usable core (at least
-  `at_least`), unless XLA_FLAGS sets a count: a population spreads its members over them; a
-  single network runs on the first, as before."""
-  from jaxnets._engine.device import use_host_devices
-
-  use_host_devices(at_least)
-
-
 def _train(args: argparse.Namespace) -> int:
   from jaxnets.runs import distributed  # no JAX
 
@@ -118,7 +109,9 @@ def _train(args: argparse.Namespace) -> int:
     where = f"process {i} of {n}" if n is not None else "this process"
     out = getattr(args, "out", None) if i in (0, None) else None
     return distributed.supervise(args.argv, coordinator, where, out)
-  host_devices()  # before JAX starts
+  from jaxnets._engine.device import use_host_devices
+
+  use_host_devices()  # before JAX starts: a population spreads over them
   from jaxnets.runs import run  # imports jax: only once the flags are known to be well-formed
   from jaxnets.runs.cache import enable_compilation_cache
   from jaxnets.runs.config import TrainConfig
@@ -152,7 +145,9 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-  host_devices(at_least=8)  # before JAX starts: the population table over 1, 2, 4, 8 devices
+  from jaxnets._engine.device import use_host_devices
+
+  use_host_devices(at_least=8)  # before JAX starts: the population table over 1, 2, 4, 8 devices
   from jaxnets.bench import args as bench_args
   from jaxnets.bench import bench  # imports jax
 

@@ -59,10 +59,12 @@ def jaxnets_command(*args: str, **kw) -> subprocess.Popen:
   )
 
 
-def run_command(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-  """`python -m jaxnets ARGS` to its end: (returncode, stdout, stderr)."""
+def run_command(
+  *args: str, module: str = "jaxnets", timeout: float = 300, **kw
+) -> subprocess.CompletedProcess:
+  """`python -m MODULE ARGS` to its end: (returncode, stdout, stderr)."""
   return subprocess.run(
-    [sys.executable, "-m", "jaxnets", *args],
+    [sys.executable, "-m", module, *args],
     capture_output=True,
     text=True,
     env=ENV,

@@ -6,14 +6,13 @@ calls give here), a PNG and its printout; bad arguments are one line; the pieces
 import json
 import platform
 import subprocess
-import sys
 import time
 
 import chex
 import jax
 import numpy as np
 import pytest
-from helpers import ENV, REPO
+from helpers import REPO, run_command
 
 import jaxnets as jn
 from jaxnets._engine import blocks
@@ -27,14 +26,7 @@ from jaxnets.bench.trainers import Data, shuffled_batches
 
 
 def check(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-  return subprocess.run(
-    [sys.executable, "-m", "jaxnets.bench.device", *args],
-    capture_output=True,
-    text=True,
-    env=ENV,
-    cwd=REPO,
-    timeout=timeout,
-  )
+  return run_command(*args, module="jaxnets.bench.device", cwd=REPO, timeout=timeout)
 
 
 def test_the_quick_check_on_the_cpu(tmp_path, mnist):

@@ -116,6 +116,16 @@ def torch_version() -> str | None:
   return torch.__version__
 
 
+def quadratic_cost_torch(x_NxI, y_NxO, idx_B, params):
+  """The mini-batch's quadratic cost in PyTorch: its rows gathered, the sigmoid layers forward."""
+  import torch
+
+  a = x_NxI[idx_B]
+  for w, b in params:
+    a = torch.sigmoid(a @ w.T + b)
+  return 0.5 * torch.sum((y_NxO[idx_B] - a) ** 2) / idx_B.shape[0]
+
+
 class TorchSteps(ConsecutiveSteps):
   """PyTorch eager: autograd of the quadratic cost and an in-place SGD update, over consecutive
   mini-batches of one fixed shuffle; on `device` ("cpu" or "cuda", synchronized once a trial)."""
@@ -143,6 +153,7 @@ class TorchSteps(ConsecutiveSteps):
       b.requires_grad_(True)
     self.batches_SxB = torch.from_numpy(shuffled_batches(data.n, batch_size)).to(device)
     self.done = 0
+    self.cost = quadratic_cost_torch  # torch.compile's in TorchCompiledSteps
 
   def ready(self) -> Callable[[], None]:
     import torch
@@ -152,12 +163,7 @@ class TorchSteps(ConsecutiveSteps):
 
     def trial():
       for i in rows:
-        idx_B = self.batches_SxB[i]
-        a = x_NxI[idx_B]
-        for w, b in self.params:
-          a = torch.sigmoid(a @ w.T + b)
-        cost = 0.5 * torch.sum((y_NxO[idx_B] - a) ** 2) / self.batch_size
-        cost.backward()
+        self.cost(x_NxI, y_NxO, self.batches_SxB[i], self.params).backward()
         with torch.no_grad():
           for w, b in self.params:
             w -= ETA * w.grad

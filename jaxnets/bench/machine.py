@@ -8,6 +8,8 @@ import time
 
 import numpy as np
 
+from jaxnets._engine.device import usable_cores
+
 VECTOR_FLAGS = (
   "sse4_2",
   "avx",
@@ -45,10 +47,6 @@ def cpu_info(cpuinfo: str = "/proc/cpuinfo") -> dict:
     pass
   flags = (fields.get("flags") or fields.get("Features") or "").split()
   number = lambda k: int(fields[k]) if fields.get(k, "").isdigit() else None  # noqa: E731
-  try:
-    usable = len(os.sched_getaffinity(0))
-  except AttributeError:  # not on Linux
-    usable = os.cpu_count() or 1
   return {
     "model_name": fields.get("model name") or platform.processor() or platform.machine(),
     "vendor": fields.get("vendor_id") or fields.get("CPU implementer"),
@@ -56,7 +54,7 @@ def cpu_info(cpuinfo: str = "/proc/cpuinfo") -> dict:
     "model": number("model"),
     "stepping": number("stepping"),
     "cores": os.cpu_count(),
-    "usable_cores": usable,
+    "usable_cores": usable_cores(),
     "vector_extensions": [f for f in VECTOR_FLAGS if f in flags],
     "flags": flags,
   }

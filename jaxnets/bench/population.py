@@ -238,6 +238,19 @@ def _rows(rows: list[dict]) -> list[str]:
   return lines
 
 
+def _line(ax, rows: list[dict], x: str, y: str, label: str) -> None:
+  """One shuffle's line: `y`'s medians against `x`, min–max bars; `label` + " shuffle(s)"."""
+  rate = [r[y] for r in rows]
+  ax.errorbar(
+    [r[x] for r in rows],
+    [s["median"] for s in rate],
+    yerr=[[s["median"] - s["min"] for s in rate], [s["max"] - s["median"] for s in rate]],
+    fmt="o-",
+    capsize=3,
+    label=f"{label} shuffle{'s' if label.endswith('per-member') else ''}",
+  )
+
+
 def plot(report: dict, path: str) -> None:
   """Network-epochs per second against M, one panel per network: a line per shuffle (min–max
   bars), one network's and NumPy's rates as horizontal lines."""
@@ -258,15 +271,7 @@ def plot(report: dict, path: str) -> None:
     ax = axes[0][-1]
     for shuffle in ("per-member", "shared"):
       line = [r for r in by_devices if r["impl"] == "population" and r["shuffle"] == shuffle]
-      rate = [r["vs_one_network"] for r in line]
-      ax.errorbar(
-        [r["devices"] for r in line],
-        [s["median"] for s in rate],
-        yerr=[[s["median"] - s["min"] for s in rate], [s["max"] - s["median"] for s in rate]],
-        fmt="o-",
-        capsize=3,
-        label=f"{GOAL_MEMBERS} members, {shuffle} shuffle{'s' if shuffle == 'per-member' else ''}",
-      )
+      _line(ax, line, "devices", "vs_one_network", f"{GOAL_MEMBERS} members, {shuffle}")
     ax.axvline(table.get("usable_cores", 1), ls=":", c="k", label="usable cores")
     ax.set(xscale="log", xlabel="devices", ylabel="× one network (network-epochs / s)")
     ax.set_xticks([r["devices"] for r in by_devices], [r["devices"] for r in by_devices])
@@ -277,15 +282,7 @@ def plot(report: dict, path: str) -> None:
     rows = [r for r in table["rows"] if r["sizes"] == sizes]
     for shuffle in ("shared", "per-member"):
       line = [r for r in rows if r["impl"] == "population" and r["shuffle"] == shuffle]
-      rate = [r["network_epochs_per_s"] for r in line]
-      ax.errorbar(
-        [r["members"] for r in line],
-        [s["median"] for s in rate],
-        yerr=[[s["median"] - s["min"] for s in rate], [s["max"] - s["median"] for s in rate]],
-        fmt="o-",
-        capsize=3,
-        label=f"population, {shuffle} shuffle{'s' if shuffle == 'per-member' else ''}",
-      )
+      _line(ax, line, "members", "network_epochs_per_s", f"population, {shuffle}")
     for impl, style in (("one network", "k--"), ("numpy_matrix", "k:")):
       ref = [r for r in rows if r["impl"] == impl]
       if ref:

@@ -9,33 +9,23 @@ member gathers its own mini-batches, which is what the per-member program's spee
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import jax
 import numpy as np
 
-from jaxnets.bench.baselines import TorchSteps
+from jaxnets.bench.baselines import TorchSteps, quadratic_cost_torch
 from jaxnets.bench.trainers import ETA, CompiledEpochs, Data, PopulationEpochs
 from jaxnets.network import init_params
 from jaxnets.sgd import SGD, with_learning_rate
 
 
-def quadratic_cost_torch(x_NxI, y_NxO, idx_B, params):
-  """The mini-batch's quadratic cost in PyTorch: its rows gathered, the sigmoid layers forward."""
-  import torch
-
-  a = x_NxI[idx_B]
-  for w, b in params:
-    a = torch.sigmoid(a @ w.T + b)
-  return 0.5 * torch.sum((y_NxO[idx_B] - a) ** 2) / idx_B.shape[0]
-
-
 class TorchCompiledSteps(TorchSteps):
-  """`TorchSteps` with the step's gather, forward and cost compiled by `torch.compile` (its
-  backward by AOTAutograd); the in-place update as `TorchSteps`'. Compiled by `prepare`, its
-  seconds returned (Dynamo's caches are reset first, so each network and mini-batch size
-  compiles for its own static shapes). `backend` is torch.compile's ("eager" in the tests: traced
-  by Dynamo, not compiled)."""
+  """`TorchSteps` with the step's gather, forward and cost (`quadratic_cost_torch`) compiled by
+  `torch.compile` (its backward by AOTAutograd); the trial, the in-place update included, is
+  `TorchSteps`'. Compiled by `prepare`, its seconds returned (Dynamo's caches are reset first, so
+  each network and mini-batch size compiles for its own static shapes). `backend` is
+  torch.compile's ("eager" in the tests: traced by Dynamo, not compiled)."""
 
   def __init__(
     self,
@@ -70,26 +60,6 @@ class TorchCompiledSteps(TorchSteps):
       w.grad = b.grad = None
     self.compile_s = time.perf_counter() - start
     return self.compile_s
-
-  def ready(self) -> Callable[[], None]:
-    import torch
-
-    rows = self.next_rows(len(self.batches_SxB)).tolist()
-    x_NxI, y_NxO = self.data.torch(self.device, self.sizes[-1])
-
-    def trial():
-      for i in rows:
-        self.cost(x_NxI, y_NxO, self.batches_SxB[i], self.params).backward()
-        with torch.no_grad():
-          for w, b in self.params:
-            w -= ETA * w.grad
-            b -= ETA * b.grad
-            w.grad = None
-            b.grad = None
-      if self.device != "cpu":
-        torch.cuda.synchronize()
-
-    return trial
 
 
 def init_members(members: int, sizes: Sequence[int]):
