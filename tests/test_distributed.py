@@ -256,3 +256,18 @@ def test_the_supervisor_drops_gloos_notes_even_when_two_threads_interleave_them(
   _relay(iter(stream), None, out, said)
   assert out.getvalue() == "Epoch 0: 3\n3 networks\nerror: why\n"
   assert said == ["error: why\n"]
+
+
+def test_the_workers_own_error_line_is_passed_on_after_the_runtimes_report_began():
+  """The runtime may log another process's end before the worker says why it stops: the
+  worker's line still reaches the user (and decides the exit status); the log stays aside."""
+  import io  # noqa: PLC0415
+
+  from jaxnets.runs.distributed import _relay  # noqa: PLC0415
+
+  log = "E1206 19:00:00.000 1 coordination_service_agent.cc:1] GetKeyValue: UNAVAILABLE\n"
+  out, said, report = io.StringIO(), [], []
+  _relay(iter([log, "error: this process's flags differ\n", "more\n"]), report, out, said)
+  assert out.getvalue() == "error: this process's flags differ\n"
+  assert said == ["error: this process's flags differ\n"]
+  assert report == [log.rstrip("\n"), "more"]

@@ -130,14 +130,16 @@ def _die_with_parent() -> None:
 def _relay(stream, report: list[str] | None, out, said: list[str]) -> None:
   """Copies a stream of the worker to ours, but for the runtime's logging and gloo's notes; on
   stderr (`report` given), from the runtime's first error on, everything is kept aside in
-  `report` instead (the process is ending)."""
+  `report` instead (the process is ending), but for the worker's own one-line error, which is
+  passed on whenever it comes (the runtime may log the others' end before the worker says why)."""
   for line in stream:
-    if report is not None and (report or (_LOG.match(line) and line[0] in "EF")):
+    own = line.startswith("error: ")
+    if report is not None and not own and (report or (_LOG.match(line) and line[0] in "EF")):
       report.append(line.rstrip("\n"))
-    elif not (_LOG.match(line) or _is_gloos(line)):
+    elif own or not (_LOG.match(line) or _is_gloos(line)):
       out.write(line)
       out.flush()
-      if line.startswith("error: "):
+      if own:
         said.append(line)
 
 
